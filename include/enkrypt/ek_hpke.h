@@ -1,0 +1,131 @@
+/*
+ * ek_hpke.h: Hybrid Public Key Encryption (RFC 9180), our own.
+ *
+ * KEM DHKEM(X25519, HKDF-SHA256); KDF HKDF-SHA256; AEADs AES-128-GCM,
+ * AES-256-GCM, ChaCha20-Poly1305 and export-only; modes base, psk, auth and
+ * auth_psk; single-shot and context APIs (sequence numbers, export).
+ */
+#ifndef EK_HPKE_H
+#define EK_HPKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <enkrypt/ek_base.h>
+#include <enkrypt/ek_crypto.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ek_hpke_mode {
+    EK_HPKE_MODE_BASE = 0,
+    EK_HPKE_MODE_PSK = 1,
+    EK_HPKE_MODE_AUTH = 2,
+    EK_HPKE_MODE_AUTH_PSK = 3,
+} ek_hpke_mode;
+
+#define EK_HPKE_KEM_X25519_SHA256 0x0020
+#define EK_HPKE_KDF_HKDF_SHA256 0x0001
+#define EK_HPKE_AEAD_AES128GCM 0x0001
+#define EK_HPKE_AEAD_AES256GCM 0x0002
+#define EK_HPKE_AEAD_CHACHA20POLY1305 0x0003
+#define EK_HPKE_AEAD_EXPORT_ONLY 0xFFFF
+
+#define EK_HPKE_PK_LEN 32  /* Npk */
+#define EK_HPKE_SK_LEN 32  /* Nsk */
+#define EK_HPKE_ENC_LEN 32 /* Nenc */
+#define EK_HPKE_TAG_LEN 16 /* Nt */
+
+typedef struct ek_hpke_suite {
+    uint16_t kem_id;
+    uint16_t kdf_id;
+    uint16_t aead_id;
+} ek_hpke_suite;
+
+/* What the non-base modes add. Pass NULL for base mode. */
+typedef struct ek_hpke_opts {
+    ek_hpke_mode mode;
+    const uint8_t *psk; /* psk modes: at least 32 bytes (RFC 9180 §9.5) */
+    size_t psk_len;
+    const uint8_t *psk_id;
+    size_t psk_id_len;
+    const uint8_t *sk_s; /* auth modes, sender side: the sender's private key */
+    const uint8_t *pk_s; /* auth modes, receiver side: the sender's public key */
+} ek_hpke_opts;
+
+/* An encryption context (RFC 9180 §5.2). Plain data; wipe with
+ * ek_hpke_ctx_wipe when done. */
+typedef struct ek_hpke_ctx {
+    ek_hpke_suite suite;
+    uint8_t key[32];
+    size_t key_len;
+    uint8_t base_nonce[12];
+    uint64_t seq;
+    uint8_t exporter_secret[32];
+    uint8_t is_sender;
+} ek_hpke_ctx;
+
+/* DeriveKeyPair(ikm) (§7.1.3). */
+EK_API EK_MUST_CHECK int ek_hpke_derive_keypair(uint8_t pk[EK_HPKE_PK_LEN],
+                                                uint8_t sk[EK_HPKE_SK_LEN], ek_hpke_suite suite,
+                                                const uint8_t *ikm, size_t ikm_len);
+/* GenerateKeyPair() from rng (NULL: system RNG). */
+EK_API EK_MUST_CHECK int ek_hpke_generate_keypair(uint8_t pk[EK_HPKE_PK_LEN],
+                                                  uint8_t sk[EK_HPKE_SK_LEN], ek_hpke_suite suite,
+                                                  const ek_rng *rng);
+
+/* Setup<MODE>S (§5.1): enc receives the encapsulated key. */
+EK_API EK_MUST_CHECK int ek_hpke_setup_sender(ek_hpke_ctx *ctx, uint8_t enc[EK_HPKE_ENC_LEN],
+                                              ek_hpke_suite suite,
+                                              const uint8_t pk_r[EK_HPKE_PK_LEN],
+                                              const void *info, size_t info_len,
+                                              const ek_hpke_opts *opts, const ek_rng *rng);
+/* As ek_hpke_setup_sender with the ephemeral key pair DeriveKeyPair(ikm_e):
+ * deterministic, for test vectors and reproducible tests. */
+EK_API EK_MUST_CHECK int ek_hpke_setup_sender_derand(ek_hpke_ctx *ctx,
+                                                     uint8_t enc[EK_HPKE_ENC_LEN],
+                                                     ek_hpke_suite suite,
+                                                     const uint8_t pk_r[EK_HPKE_PK_LEN],
+                                                     const void *info, size_t info_len,
+                                                     const ek_hpke_opts *opts,
+                                                     const uint8_t *ikm_e, size_t ikm_e_len);
+/* Setup<MODE>R (§5.1). */
+EK_API EK_MUST_CHECK int ek_hpke_setup_receiver(ek_hpke_ctx *ctx, ek_hpke_suite suite,
+                                                const uint8_t enc[EK_HPKE_ENC_LEN],
+                                                const uint8_t sk_r[EK_HPKE_SK_LEN],
+                                                const void *info, size_t info_len,
+                                                const ek_hpke_opts *opts);
+
+/* ContextS.Seal (§5.2): ct receives pt_len + EK_HPKE_TAG_LEN bytes.
+ * EK_ERR_LIMIT when the sequence number is exhausted; EK_ERR_STATE for an
+ * export-only suite or a receiver context. */
+EK_API EK_MUST_CHECK int ek_hpke_seal(ek_hpke_ctx *ctx, uint8_t *ct, const void *aad,
+                                      size_t aad_len, const void *pt, size_t pt_len);
+/* ContextR.Open (§5.2): pt receives ct_len - EK_HPKE_TAG_LEN bytes; on
+ * EK_ERR_AUTH pt is wiped and the sequence number does not move. */
+EK_API EK_MUST_CHECK int ek_hpke_open(ek_hpke_ctx *ctx, uint8_t *pt, const void *aad,
+                                      size_t aad_len, const uint8_t *ct, size_t ct_len);
+/* Context.Export (§5.3): out_len at most 255 * 32. */
+EK_API EK_MUST_CHECK int ek_hpke_export(const ek_hpke_ctx *ctx, uint8_t *out, size_t out_len,
+                                        const void *exporter_context, size_t exporter_context_len);
+EK_API void ek_hpke_ctx_wipe(ek_hpke_ctx *ctx);
+
+/* Single-shot Seal<MODE> / Open<MODE> (§6.1). */
+EK_API EK_MUST_CHECK int ek_hpke_seal_once(uint8_t enc[EK_HPKE_ENC_LEN], uint8_t *ct,
+                                           ek_hpke_suite suite,
+                                           const uint8_t pk_r[EK_HPKE_PK_LEN], const void *info,
+                                           size_t info_len, const void *aad, size_t aad_len,
+                                           const void *pt, size_t pt_len,
+                                           const ek_hpke_opts *opts, const ek_rng *rng);
+EK_API EK_MUST_CHECK int ek_hpke_open_once(uint8_t *pt, ek_hpke_suite suite,
+                                           const uint8_t enc[EK_HPKE_ENC_LEN],
+                                           const uint8_t sk_r[EK_HPKE_SK_LEN], const void *info,
+                                           size_t info_len, const void *aad, size_t aad_len,
+                                           const uint8_t *ct, size_t ct_len,
+                                           const ek_hpke_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EK_HPKE_H */
