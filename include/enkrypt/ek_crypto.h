@@ -4,9 +4,11 @@
  * Thin, hard-to-misuse wrappers: nothing else in the tree calls OpenSSL or
  * libsodium directly. Backends:
  *   - OpenSSL 3 libcrypto: AES-GCM, ChaCha20-Poly1305, SHA-256/512 (with the
- *     CPU's SHA extensions), X25519, the OS CSPRNG.
- *   - libsodium: Ed25519 (its verifier is the strict one: canonical S, no
- *     small-order or non-canonical A or R), Argon2id, guarded memory, wiping.
+ *     CPU's SHA extensions), the OS CSPRNG.
+ *   - libsodium: X25519 (one scalar multiplication per agreement, where
+ *     OpenSSL's EVP costs two), Ed25519 (its verifier is the strict one:
+ *     canonical S, no small-order or non-canonical A or R), Argon2id,
+ *     guarded memory, wiping.
  *   - our own: Keccak/SHA-3/SHAKE (incremental squeezing, which OpenSSL 3.0
  *     lacks, and batched use by ML-KEM), HMAC and HKDF over SHA-256.
  *
