@@ -68,7 +68,7 @@ static void run_ed25519_sign(void *p)
 static void run_ed25519_verify(void *p)
 {
     struct dh_ctx *c = p;
-    ek_bench_check(ek_ed25519_verify(c->sig, c->pk, c->msg, sizeof(c->msg)), "ed25519 verify");
+    ek_bench_check(ek_ed25519_verify(c->sig, sizeof(c->sig), c->pk, c->msg, sizeof(c->msg)), "ed25519 verify");
 }
 
 struct hash_ctx {

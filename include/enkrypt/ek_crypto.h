@@ -236,10 +236,11 @@ EK_API EK_MUST_CHECK int ek_ed25519_public(uint8_t pk[EK_ED25519_PUBLIC_LEN],
 EK_API EK_MUST_CHECK int ek_ed25519_sign(uint8_t sig[EK_ED25519_SIG_LEN],
                                          const uint8_t seed[EK_ED25519_SEED_LEN], const void *msg,
                                          size_t msg_len);
-/* Strict verification: EK_OK, or EK_ERR_AUTH for any signature that is not
- * canonical (S >= L), whose R or public key is of small order or not
+/* Strict verification of a signature as it arrived (sig_len bytes; only 64
+ * can verify): EK_OK, or EK_ERR_AUTH for any signature of the wrong length,
+ * not canonical (S >= L), whose R or public key is of small order or not
  * canonically encoded, or that does not verify. */
-EK_API EK_MUST_CHECK int ek_ed25519_verify(const uint8_t sig[EK_ED25519_SIG_LEN],
+EK_API EK_MUST_CHECK int ek_ed25519_verify(const uint8_t *sig, size_t sig_len,
                                            const uint8_t pk[EK_ED25519_PUBLIC_LEN],
                                            const void *msg, size_t msg_len);
 

@@ -51,11 +51,13 @@ int ek_ed25519_sign(uint8_t sig[EK_ED25519_SIG_LEN], const uint8_t seed[EK_ED255
     return rc;
 }
 
-int ek_ed25519_verify(const uint8_t sig[EK_ED25519_SIG_LEN],
-                      const uint8_t pk[EK_ED25519_PUBLIC_LEN], const void *msg, size_t msg_len)
+int ek_ed25519_verify(const uint8_t *sig, size_t sig_len, const uint8_t pk[EK_ED25519_PUBLIC_LEN],
+                      const void *msg, size_t msg_len)
 {
-    if (sig == NULL || pk == NULL || (msg == NULL && msg_len > 0))
+    if ((sig == NULL && sig_len > 0) || pk == NULL || (msg == NULL && msg_len > 0))
         return EK_ERR_INVALID_ARG;
+    if (sig_len != EK_ED25519_SIG_LEN)
+        return EK_ERR_AUTH;
     if (sodium_init() < 0)
         return EK_ERR_CRYPTO;
     return crypto_sign_verify_detached(sig, msg, msg_len, pk) == 0 ? EK_OK : EK_ERR_AUTH;
