@@ -57,12 +57,16 @@ SOURCES = $(shell git ls-files '*.c' '*.h')
 format:
 	clang-format -i $(SOURCES)
 
+# Product code gets clang-tidy; everything gets clang-format and cppcheck.
+TIDY_SOURCES = $(shell git ls-files 'lib/*.c' 'broker/*.c' 'client/*.c' 'bench/*.c')
+
 lint: configure
 	clang-format --dry-run --Werror $(SOURCES)
-	run-clang-tidy -quiet -p $(BUILD) $(shell git ls-files 'lib/*.c' 'bench/*.c') > $(BUILD)/clang-tidy.log 2>&1 || (cat $(BUILD)/clang-tidy.log; exit 1)
+	clang-tidy -p $(BUILD) --quiet $(TIDY_SOURCES) > $(BUILD)/clang-tidy.log 2>&1 || (grep -E '(warning|error):' $(BUILD)/clang-tidy.log; exit 1)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppressions-list=.cppcheck-suppressions \
-	  --std=c11 -I include -I lib $(shell git ls-files 'lib/*.c' 'bench/*.c')
+	  --std=c11 -I include -I lib -I tests/harness $(SOURCES)
+	@echo "lint: clean"
 
 # Until the enkrypt client lands (issue 9) the runnable product is the
 # crypto core; `make run` shows its figures on this machine.

@@ -58,7 +58,7 @@ void ek_bench_print(const char *bench, const char *op, long long n, double ns_pe
     if (bytes_per_op > 0)
         printf(",\"mb_per_s\":%.1f", bytes_per_op / ns_per_op * 1e3);
     printf("}\n");
-    fflush(stdout);
+    (void)fflush(stdout);
 }
 
 void ek_bench_check(int rc, const char *what)

@@ -112,9 +112,9 @@ EK_API void ek_sha512_final(ek_sha512_ctx *c, uint8_t out[EK_SHA512_LEN]);
  * state, wipe it with ek_wipe when it held secrets. */
 typedef struct ek_keccak {
     uint64_t s[25];
-    uint32_t pos;   /* byte position inside the current rate block */
-    uint32_t rate;  /* in bytes: 168 SHAKE128, 136 SHAKE256/SHA3-256, 72 SHA3-512 */
-    uint8_t dsep;   /* domain separation byte: 0x1f SHAKE, 0x06 SHA-3 */
+    uint32_t pos;  /* byte position inside the current rate block */
+    uint32_t rate; /* in bytes: 168 SHAKE128, 136 SHAKE256/SHA3-256, 72 SHA3-512 */
+    uint8_t dsep;  /* domain separation byte: 0x1f SHAKE, 0x06 SHA-3 */
     uint8_t squeezing;
 } ek_keccak;
 
@@ -131,10 +131,10 @@ EK_API void ek_shake256(uint8_t *out, size_t out_len, const void *in, size_t len
 /* ---------------------------------------------------------------------------
  * HMAC-SHA256 (RFC 2104) and HKDF-SHA256 (RFC 5869).
  */
-#define EK_HMAC_SHA256_LEN 32
+#define EK_HMAC_SHA256_LEN     32
 /* Shortest tag ek_hmac_sha256_verify accepts (Signal v3 truncates to 8). */
-#define EK_HMAC_MIN_TAG_LEN 8
-#define EK_HKDF_SHA256_MAX_OUT (255 * 32)
+#define EK_HMAC_MIN_TAG_LEN    8
+#define EK_HKDF_SHA256_MAX_OUT ((size_t)255 * 32)
 
 typedef struct ek_hmac_sha256_ctx {
     ek_sha256_ctx inner;
@@ -150,9 +150,8 @@ EK_API void ek_hmac_sha256_final(ek_hmac_sha256_ctx *c, uint8_t out[EK_HMAC_SHA2
 /* Constant-time check of a tag of tag_len bytes (EK_HMAC_MIN_TAG_LEN..32),
  * compared against the leading bytes of the full HMAC. EK_OK or EK_ERR_AUTH;
  * EK_ERR_INVALID_ARG for a tag length outside the range. */
-EK_API EK_MUST_CHECK int ek_hmac_sha256_verify(const uint8_t *tag, size_t tag_len,
-                                               const void *key, size_t key_len,
-                                               const void *msg, size_t msg_len);
+EK_API EK_MUST_CHECK int ek_hmac_sha256_verify(const uint8_t *tag, size_t tag_len, const void *key,
+                                               size_t key_len, const void *msg, size_t msg_len);
 
 /* HKDF-Extract: prk = HMAC(salt, ikm); an empty salt means 32 zero bytes. */
 EK_API void ek_hkdf_sha256_extract(uint8_t prk[EK_SHA256_LEN], const void *salt, size_t salt_len,
@@ -183,13 +182,13 @@ EK_API EK_MUST_CHECK int ek_hkdf_expand_with_label(uint8_t *out, size_t out_len,
  * ct and pt may be the same buffer (exact overlap), never partially overlap.
  */
 typedef enum ek_aead_alg {
-    EK_AEAD_AES128GCM = 1,         /* values match the HPKE AEAD ids */
+    EK_AEAD_AES128GCM = 1, /* values match the HPKE AEAD ids */
     EK_AEAD_AES256GCM = 2,
     EK_AEAD_CHACHA20POLY1305 = 3,
 } ek_aead_alg;
 
-#define EK_AEAD_NONCE_LEN 12
-#define EK_AEAD_TAG_LEN 16
+#define EK_AEAD_NONCE_LEN   12
+#define EK_AEAD_TAG_LEN     16
 #define EK_AEAD_MAX_KEY_LEN 32
 
 /* Key length of alg in bytes, or 0 if alg is not an AEAD we support. */
@@ -225,9 +224,9 @@ EK_API EK_MUST_CHECK int ek_x25519(uint8_t shared[EK_X25519_LEN], const uint8_t 
  * Ed25519 (RFC 8032). The private key is the 32-byte seed; signing derives
  * the public key itself, so a mismatched public key can never be used.
  */
-#define EK_ED25519_SEED_LEN 32
+#define EK_ED25519_SEED_LEN   32
 #define EK_ED25519_PUBLIC_LEN 32
-#define EK_ED25519_SIG_LEN 64
+#define EK_ED25519_SIG_LEN    64
 
 EK_API EK_MUST_CHECK int ek_ed25519_keypair(uint8_t pk[EK_ED25519_PUBLIC_LEN],
                                             uint8_t seed[EK_ED25519_SEED_LEN], const ek_rng *rng);
@@ -241,14 +240,14 @@ EK_API EK_MUST_CHECK int ek_ed25519_sign(uint8_t sig[EK_ED25519_SIG_LEN],
  * not canonical (S >= L), whose R or public key is of small order or not
  * canonically encoded, or that does not verify. */
 EK_API EK_MUST_CHECK int ek_ed25519_verify(const uint8_t *sig, size_t sig_len,
-                                           const uint8_t pk[EK_ED25519_PUBLIC_LEN],
-                                           const void *msg, size_t msg_len);
+                                           const uint8_t pk[EK_ED25519_PUBLIC_LEN], const void *msg,
+                                           size_t msg_len);
 
 /* ---------------------------------------------------------------------------
  * Argon2id (RFC 9106, version 0x13, one lane), for passphrases.
  */
 #define EK_ARGON2ID_SALT_LEN 16
-#define EK_ARGON2ID_MIN_OUT 16
+#define EK_ARGON2ID_MIN_OUT  16
 
 /* out_len >= 16; t_cost >= 1 passes; m_cost in KiB (>= 8). */
 EK_API EK_MUST_CHECK int ek_argon2id(uint8_t *out, size_t out_len, const void *pass,

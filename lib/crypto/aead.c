@@ -12,7 +12,7 @@ size_t ek_aead_key_len(ek_aead_alg alg)
 {
     switch (alg) {
     case EK_AEAD_AES128GCM: return 16;
-    case EK_AEAD_AES256GCM: return 32;
+    case EK_AEAD_AES256GCM: /* fall through: both take 256-bit keys */
     case EK_AEAD_CHACHA20POLY1305: return 32;
     }
     return 0;
@@ -82,12 +82,15 @@ int ek_aead_open(uint8_t *pt, ek_aead_alg alg, const uint8_t *key, size_t key_le
                  const uint8_t *nonce, size_t nonce_len, const void *aad, size_t aad_len,
                  const uint8_t *ct, size_t ct_len)
 {
-    if (ct == NULL || ct_len < EK_AEAD_TAG_LEN)
-        return ct == NULL ? EK_ERR_INVALID_ARG : EK_ERR_AUTH;
-    size_t pt_len = ct_len - EK_AEAD_TAG_LEN;
+    if (ct == NULL)
+        return EK_ERR_INVALID_ARG;
+    size_t pt_len = ct_len >= EK_AEAD_TAG_LEN ? ct_len - EK_AEAD_TAG_LEN : 0;
     int rc = check_args(alg, key, key_len, nonce, nonce_len, aad, aad_len, ct, pt_len);
     if (rc != EK_OK)
         return rc;
+    /* Too short to hold a tag: it cannot be authentic. */
+    if (ct_len < EK_AEAD_TAG_LEN)
+        return EK_ERR_AUTH;
     if (pt == NULL && pt_len > 0)
         return EK_ERR_INVALID_ARG;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();

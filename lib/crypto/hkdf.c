@@ -38,8 +38,8 @@ int ek_hkdf_sha256_expand(uint8_t *out, size_t out_len, const uint8_t *prk, size
     return EK_OK;
 }
 
-int ek_hkdf_sha256(uint8_t *out, size_t out_len, const void *salt, size_t salt_len,
-                   const void *ikm, size_t ikm_len, const void *info, size_t info_len)
+int ek_hkdf_sha256(uint8_t *out, size_t out_len, const void *salt, size_t salt_len, const void *ikm,
+                   size_t ikm_len, const void *info, size_t info_len)
 {
     uint8_t prk[EK_SHA256_LEN];
     ek_hkdf_sha256_extract(prk, salt, salt_len, ikm, ikm_len);

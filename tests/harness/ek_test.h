@@ -23,26 +23,26 @@ extern int ek_test_failures;
 void ek_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define EK_CHECK(cond)                                                   \
-    do {                                                                 \
-        if (!(cond))                                                     \
-            ek_test_fail(__FILE__, __LINE__, "check failed: %s", #cond); \
+#define EK_CHECK(cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ek_test_fail(__FILE__, __LINE__, "check failed: %s", #cond);                           \
     } while (0)
 
-#define EK_CHECK_RC(expr, want)                                                        \
-    do {                                                                               \
-        int ek_rc_ = (expr);                                                           \
-        if (ek_rc_ != (want))                                                          \
-            ek_test_fail(__FILE__, __LINE__, "%s returned %d (%s), wanted %d", #expr, \
-                         ek_rc_, ek_strerror(ek_rc_), (int)(want));                    \
+#define EK_CHECK_RC(expr, want)                                                                    \
+    do {                                                                                           \
+        int ek_rc_ = (expr);                                                                       \
+        if (ek_rc_ != (want))                                                                      \
+            ek_test_fail(__FILE__, __LINE__, "%s returned %d (%s), wanted %d", #expr, ek_rc_,      \
+                         ek_strerror(ek_rc_), (int)(want));                                        \
     } while (0)
 
 #define EK_CHECK_OK(expr) EK_CHECK_RC(expr, 0)
 
-#define EK_CHECK_BYTES(got, want, n)                                           \
-    do {                                                                       \
-        if (!ek_test_bytes_equal((got), (want), (n)))                          \
-            ek_test_fail(__FILE__, __LINE__, "bytes differ: %s vs %s", #got, #want); \
+#define EK_CHECK_BYTES(got, want, n)                                                               \
+    do {                                                                                           \
+        if (!ek_test_bytes_equal((got), (want), (n)))                                              \
+            ek_test_fail(__FILE__, __LINE__, "bytes differ: %s vs %s", #got, #want);               \
     } while (0)
 
 /* Prints the unit-test summary; the exit status for main. */
