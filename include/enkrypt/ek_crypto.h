@@ -207,6 +207,25 @@ EK_API EK_MUST_CHECK int ek_aead_open(uint8_t *pt, ek_aead_alg alg, const uint8_
                                       size_t ct_len);
 
 /* ---------------------------------------------------------------------------
+ * AES-256-CBC with PKCS#7 padding: only for Signal v3 compatibility, whose
+ * messages are encrypt-then-MAC. CBC is not authenticated: decrypt only what
+ * a MAC has already verified. A padding failure is reported as EK_ERR_AUTH,
+ * checked in constant time, and leaves no plaintext.
+ */
+#define EK_AES_CBC_BLOCK 16
+/* The ciphertext length for pt_len bytes of plaintext (always padded). */
+#define EK_AES256_CBC_CT_LEN(pt_len) (((pt_len) / EK_AES_CBC_BLOCK + 1) * EK_AES_CBC_BLOCK)
+
+/* ct receives EK_AES256_CBC_CT_LEN(pt_len) bytes. */
+EK_API EK_MUST_CHECK int ek_aes256_cbc_encrypt(uint8_t *ct, const uint8_t key[32],
+                                               const uint8_t iv[EK_AES_CBC_BLOCK], const void *pt,
+                                               size_t pt_len);
+/* pt receives up to ct_len - 1 bytes; *pt_len the unpadded length. */
+EK_API EK_MUST_CHECK int ek_aes256_cbc_decrypt(uint8_t *pt, size_t *pt_len, const uint8_t key[32],
+                                               const uint8_t iv[EK_AES_CBC_BLOCK],
+                                               const uint8_t *ct, size_t ct_len);
+
+/* ---------------------------------------------------------------------------
  * X25519 (RFC 7748).
  */
 #define EK_X25519_LEN 32

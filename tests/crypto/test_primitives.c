@@ -118,6 +118,74 @@ static void test_aead_contracts(void)
                 EK_ERR_UNSUPPORTED);
 }
 
+/* Make the last plaintext block of a CBC ciphertext decrypt to target, by
+ * xoring the previous ciphertext block (CBC malleability). */
+static void set_last_block(uint8_t *ct, size_t ct_len, const uint8_t *known_last,
+                           const uint8_t target[16])
+{
+    for (int i = 0; i < 16; i++)
+        ct[ct_len - 32 + (size_t)i] ^= (uint8_t)(known_last[i] ^ target[i]);
+}
+
+static void test_aes_cbc(void)
+{
+    /* NIST SP 800-38A F.2.5 CBC-AES256.Encrypt, plus the PKCS#7 block
+     * (the last 16 bytes, as computed by `openssl enc -aes-256-cbc`). */
+    uint8_t *key = unhex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+    uint8_t *iv = unhex("000102030405060708090a0b0c0d0e0f");
+    uint8_t *pt = unhex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+                        "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710");
+    uint8_t *want = unhex("f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d"
+                          "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b"
+                          "3f461796d6b0d6b2e0c2a72b4d80e644");
+    uint8_t ct[80], back[80];
+    size_t n = 0;
+    EK_CHECK(EK_AES256_CBC_CT_LEN(64) == 80 && EK_AES256_CBC_CT_LEN(0) == 16);
+    EK_CHECK_OK(ek_aes256_cbc_encrypt(ct, key, iv, pt, 64));
+    EK_CHECK_BYTES(ct, want, 80);
+    EK_CHECK_OK(ek_aes256_cbc_decrypt(back, &n, key, iv, ct, 80));
+    EK_CHECK(n == 64);
+    EK_CHECK_BYTES(back, pt, 64);
+    /* Every padding length 0..15 bytes of data in one block round-trips. */
+    for (size_t len = 0; len < 40; len++) {
+        EK_CHECK_OK(ek_aes256_cbc_encrypt(ct, key, iv, pt, len));
+        EK_CHECK_OK(ek_aes256_cbc_decrypt(back, &n, key, iv, ct, EK_AES256_CBC_CT_LEN(len)));
+        EK_CHECK(n == len && memcmp(back, pt, len) == 0);
+    }
+    /* Bad paddings: the last block of a 32-byte ciphertext (16 data bytes
+     * and a full pad block of 0x10) rewritten to chosen values. */
+    uint8_t pad_block[16], target[16];
+    memset(pad_block, 0x10, 16);
+    static const struct {
+        uint8_t last, prev;
+        int ok;
+        size_t len;
+    } cases[] = {{0x00, 0x00, 0, 0}, {0x11, 0x11, 0, 0}, {0xff, 0xff, 0, 0},
+                 {0x02, 0x03, 0, 0}, {0x02, 0x02, 1, 30}, {0x01, 0x07, 1, 31}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t c2[32];
+        EK_CHECK_OK(ek_aes256_cbc_encrypt(c2, key, iv, pt, 16));
+        memset(target, 0x10, 16);
+        target[15] = cases[i].last;
+        target[14] = cases[i].prev;
+        set_last_block(c2, 32, pad_block, target);
+        memset(back, 0x77, sizeof(back));
+        int rc = ek_aes256_cbc_decrypt(back, &n, key, iv, c2, 32);
+        if (cases[i].ok) {
+            EK_CHECK(rc == EK_OK && n == cases[i].len);
+        } else {
+            EK_CHECK_RC(rc, EK_ERR_AUTH);
+            EK_CHECK(n == 0 && ek_ct_is_zero(back, 32));
+        }
+    }
+    EK_CHECK_RC(ek_aes256_cbc_decrypt(back, &n, key, iv, ct, 15), EK_ERR_AUTH);
+    EK_CHECK_RC(ek_aes256_cbc_decrypt(back, &n, key, iv, ct, 0), EK_ERR_AUTH);
+    free(key);
+    free(iv);
+    free(pt);
+    free(want);
+}
+
 static void test_x25519(void)
 {
     /* RFC 7748 §6.1: public keys from private keys, and agreement. */
@@ -253,6 +321,7 @@ int main(void)
     test_sha2();
     test_hmac_hkdf_contracts();
     test_aead_contracts();
+    test_aes_cbc();
     test_x25519();
     test_ed25519();
     test_rng();
