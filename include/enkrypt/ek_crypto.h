@@ -212,7 +212,7 @@ EK_API EK_MUST_CHECK int ek_aead_open(uint8_t *pt, ek_aead_alg alg, const uint8_
  * a MAC has already verified. A padding failure is reported as EK_ERR_AUTH,
  * checked in constant time, and leaves no plaintext.
  */
-#define EK_AES_CBC_BLOCK 16
+#define EK_AES_CBC_BLOCK             16
 /* The ciphertext length for pt_len bytes of plaintext (always padded). */
 #define EK_AES256_CBC_CT_LEN(pt_len) (((pt_len) / EK_AES_CBC_BLOCK + 1) * EK_AES_CBC_BLOCK)
 

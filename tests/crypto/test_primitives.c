@@ -160,7 +160,7 @@ static void test_aes_cbc(void)
         uint8_t last, prev;
         int ok;
         size_t len;
-    } cases[] = {{0x00, 0x00, 0, 0}, {0x11, 0x11, 0, 0}, {0xff, 0xff, 0, 0},
+    } cases[] = {{0x00, 0x00, 0, 0}, {0x11, 0x11, 0, 0},  {0xff, 0xff, 0, 0},
                  {0x02, 0x03, 0, 0}, {0x02, 0x02, 1, 30}, {0x01, 0x07, 1, 31}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t c2[32];
