@@ -17,8 +17,8 @@ if(EK_FUZZ)
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
-add_compile_options(-fstack-protector-strong -fPIE)
+add_compile_options(-fstack-protector-strong)
 add_link_options(-Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack)
-# Executables are position independent (-pie); the shared library gets -fPIC
-# from CMAKE_POSITION_INDEPENDENT_CODE.
+# Position independence comes from CMAKE_POSITION_INDEPENDENT_CODE: -fPIC for
+# the libraries' objects, -fPIE for executables, which are linked with -pie.
 set(CMAKE_EXE_LINKER_FLAGS "${CMAKE_EXE_LINKER_FLAGS} -pie")

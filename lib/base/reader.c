@@ -40,7 +40,7 @@ static int take(ek_reader *r, const uint8_t **p, size_t n)
 
 int ek_read_u8(ek_reader *r, uint8_t *v)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     int rc = take(r, &p, 1);
     if (rc == EK_OK)
         *v = p[0];
@@ -49,7 +49,7 @@ int ek_read_u8(ek_reader *r, uint8_t *v)
 
 int ek_read_u16(ek_reader *r, uint16_t *v)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     int rc = take(r, &p, 2);
     if (rc == EK_OK)
         *v = (uint16_t)((unsigned)p[0] << 8 | p[1]);
@@ -58,7 +58,7 @@ int ek_read_u16(ek_reader *r, uint16_t *v)
 
 int ek_read_u32(ek_reader *r, uint32_t *v)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     int rc = take(r, &p, 4);
     if (rc == EK_OK)
         *v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -67,7 +67,7 @@ int ek_read_u32(ek_reader *r, uint32_t *v)
 
 int ek_read_u64(ek_reader *r, uint64_t *v)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     int rc = take(r, &p, 8);
     if (rc == EK_OK) {
         uint64_t x = 0;
@@ -80,7 +80,7 @@ int ek_read_u64(ek_reader *r, uint64_t *v)
 
 int ek_read_bytes(ek_reader *r, uint8_t *out, size_t n)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     int rc = take(r, &p, n);
     if (rc == EK_OK && n > 0)
         memcpy(out, p, n);
