@@ -120,5 +120,6 @@ void ek_bench_suite_crypto(void)
     ek_bench_print("crypto", "hmac_sha256", 64, ek_bench_measure(run_hmac, &h), 0);
     ek_bench_print("crypto", "shake128", 840, ek_bench_measure(run_shake128, &h), 840);
 
+    ek_bench_crypto_mlkem();
     ek_bench_crypto_hpke();
 }
