@@ -14,6 +14,7 @@ struct suite {
 
 static const struct suite suites[] = {
     {"crypto", ek_bench_suite_crypto},
+    {"ratchet", ek_bench_suite_ratchet},
 };
 
 static void usage(void)

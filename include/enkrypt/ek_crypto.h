@@ -273,6 +273,50 @@ EK_API EK_MUST_CHECK int ek_argon2id(uint8_t *out, size_t out_len, const void *p
                                      size_t pass_len, const uint8_t salt[EK_ARGON2ID_SALT_LEN],
                                      uint32_t t_cost, uint32_t m_cost_kib);
 
+/* ---------------------------------------------------------------------------
+ * Ed25519 group operations (for XEdDSA). XEdDSA (Signal's XEdDSA
+ * specification, §2-§3) signs with a Montgomery (X25519) private key, so it
+ * needs the group operations under Ed25519 that plain signing hides.
+ * Scalars are 32-byte little-endian integers mod the group order
+ * L = 2^252 + 27742317777372353535851937790883648493; points are 32-byte
+ * Edwards encodings (RFC 8032 §5.1.2). Scalar operations and the base-point
+ * multiplication are constant time (libsodium's crypto_core_ed25519_* and
+ * crypto_scalarmult_ed25519_base_noclamp); the Montgomery-to-Edwards
+ * conversion handles public data only.
+ */
+#define EK_ED25519_SCALAR_LEN      32
+#define EK_ED25519_WIDE_SCALAR_LEN 64
+#define EK_ED25519_POINT_LEN       32
+
+/* out = in mod L, for a 64-byte little-endian in (e.g. a SHA-512 digest). */
+EK_API void ek_ed25519_scalar_reduce(uint8_t out[EK_ED25519_SCALAR_LEN],
+                                     const uint8_t in[EK_ED25519_WIDE_SCALAR_LEN]);
+/* z = x * y mod L. */
+EK_API void ek_ed25519_scalar_mul(uint8_t z[EK_ED25519_SCALAR_LEN],
+                                  const uint8_t x[EK_ED25519_SCALAR_LEN],
+                                  const uint8_t y[EK_ED25519_SCALAR_LEN]);
+/* z = x + y mod L. */
+EK_API void ek_ed25519_scalar_add(uint8_t z[EK_ED25519_SCALAR_LEN],
+                                  const uint8_t x[EK_ED25519_SCALAR_LEN],
+                                  const uint8_t y[EK_ED25519_SCALAR_LEN]);
+/* neg = -s mod L. */
+EK_API void ek_ed25519_scalar_negate(uint8_t neg[EK_ED25519_SCALAR_LEN],
+                                     const uint8_t s[EK_ED25519_SCALAR_LEN]);
+/* point = s * B for the Ed25519 base point B, without clamping s. The top
+ * bit of s is ignored (s < 2^255). EK_ERR_WEAK_KEY when s is zero or the
+ * result is the neutral element (s a multiple of L). */
+EK_API EK_MUST_CHECK int ek_ed25519_scalarmult_base_noclamp(uint8_t point[EK_ED25519_POINT_LEN],
+                                                            const uint8_t s[EK_ED25519_SCALAR_LEN]);
+/* The Edwards encoding of the point whose Montgomery u-coordinate is u:
+ * y = (u - 1) / (u + 1) mod p (XEdDSA §2.3 u_to_y), with sign_bit (0 or 1)
+ * as the encoding's top bit. EK_ERR_BAD_KEY when u is not a canonical field
+ * element (u >= 2^255 - 19); EK_ERR_INVALID_ARG when sign_bit is not 0/1.
+ * The result is not checked to be on the curve or of large order: a
+ * verifier does that. */
+EK_API EK_MUST_CHECK int ek_ed25519_from_x25519_public(uint8_t ed_pk[EK_ED25519_POINT_LEN],
+                                                       const uint8_t u[EK_X25519_LEN],
+                                                       int sign_bit);
+
 #ifdef __cplusplus
 }
 #endif
