@@ -224,6 +224,7 @@ struct ek_ratchet_session {
     skipped_key *skipped;        /* oldest first */
     size_t n_skipped, cap_skipped;
     ek_hmac_sha256_ctx zero_salt;
+    ek_aes256_cbc_ctx *cbc; /* reused for every message; holds no key between calls */
 };
 
 /* session.c */

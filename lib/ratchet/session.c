@@ -44,6 +44,11 @@ int session_alloc(ek_ratchet_session **out, const ek_allocator *a, const ek_rng 
     s->alloc = a;
     s->rng = rng;
     kdf_zero_salt_init(&s->zero_salt);
+    int rc = ek_aes256_cbc_ctx_new(&s->cbc);
+    if (rc != EK_OK) {
+        ek_free(a, s, sizeof(*s));
+        return rc;
+    }
     *out = s;
     return EK_OK;
 }
@@ -54,6 +59,7 @@ void ek_ratchet_session_free(ek_ratchet_session *s)
         return;
     const ek_allocator *a = s->alloc;
     skipped_free(s);
+    ek_aes256_cbc_ctx_free(s->cbc);
     ek_wipe(s, sizeof(*s));
     ek_free(a, s, sizeof(*s));
 }
@@ -306,7 +312,7 @@ static int write_message(ek_writer *w, const ek_ratchet_session *s, const messag
     if (rc == EK_OK)
         rc = tw.err;
     if (rc == EK_OK)
-        rc = ek_aes256_cbc_encrypt(ct, mk->cipher_key, mk->iv, pt, pt_len);
+        rc = ek_aes256_cbc_encrypt_with(s->cbc, ct, mk->cipher_key, mk->iv, pt, pt_len);
     if (rc != EK_OK)
         return rc;
     uint8_t tag[EK_RATCHET_MAC_LEN];
@@ -504,8 +510,8 @@ static int open_signal_message(ek_ratchet_session *s, ratchet_core *c, open_txn 
             rc = EK_ERR_AUTH;
     }
     if (rc == EK_OK)
-        rc = ek_aes256_cbc_decrypt(out, out_len, mk.cipher_key, mk.iv, m.ciphertext,
-                                   m.ciphertext_len);
+        rc = ek_aes256_cbc_decrypt_with(s->cbc, out, out_len, mk.cipher_key, mk.iv, m.ciphertext,
+                                        m.ciphertext_len);
     if (rc == EK_OK && t->new_chain)
         rc = ratchet_send_step(c, m.ratchet_key, s->rng);
     if (rc == EK_OK)

@@ -178,6 +178,22 @@ static void test_aes_cbc(void)
             EK_CHECK(n == 0 && ek_ct_is_zero(back, 32));
         }
     }
+    /* One context for many calls with different keys gives the same bytes
+     * as the one-shot calls. */
+    ek_aes256_cbc_ctx *ctx = NULL;
+    EK_CHECK_OK(ek_aes256_cbc_ctx_new(&ctx));
+    for (int round = 0; round < 3; round++) {
+        key[0] ^= (uint8_t)round;
+        uint8_t one[80], two[80];
+        EK_CHECK_OK(ek_aes256_cbc_encrypt(one, key, iv, pt, 64));
+        EK_CHECK_OK(ek_aes256_cbc_encrypt_with(ctx, two, key, iv, pt, 64));
+        EK_CHECK_BYTES(one, two, 80);
+        EK_CHECK_OK(ek_aes256_cbc_decrypt_with(ctx, back, &n, key, iv, two, 80));
+        EK_CHECK(n == 64 && memcmp(back, pt, 64) == 0);
+        key[0] ^= (uint8_t)round;
+    }
+    EK_CHECK_RC(ek_aes256_cbc_decrypt_with(ctx, back, &n, key, iv, ct, 15), EK_ERR_AUTH);
+    ek_aes256_cbc_ctx_free(ctx);
     EK_CHECK_RC(ek_aes256_cbc_decrypt(back, &n, key, iv, ct, 15), EK_ERR_AUTH);
     EK_CHECK_RC(ek_aes256_cbc_decrypt(back, &n, key, iv, ct, 0), EK_ERR_AUTH);
     free(key);
