@@ -271,6 +271,22 @@ EK_API EK_MUST_CHECK int ek_ed25519_public(uint8_t pk[EK_ED25519_PUBLIC_LEN],
 EK_API EK_MUST_CHECK int ek_ed25519_sign(uint8_t sig[EK_ED25519_SIG_LEN],
                                          const uint8_t seed[EK_ED25519_SEED_LEN], const void *msg,
                                          size_t msg_len);
+/* A signing key expanded once from its seed (the seed and its public key),
+ * for callers that sign often: ek_ed25519_sign derives the public key on
+ * every call. Only ek_ed25519_key_from_seed makes one, so its halves always
+ * match (a mismatched public key would leak the private key). Wipe it with
+ * ek_wipe when done. */
+typedef struct ek_ed25519_key {
+    uint8_t expanded[64]; /* seed || public key */
+} ek_ed25519_key;
+
+EK_API EK_MUST_CHECK int ek_ed25519_key_from_seed(ek_ed25519_key *k,
+                                                  const uint8_t seed[EK_ED25519_SEED_LEN]);
+/* The public half of k. */
+EK_API const uint8_t *ek_ed25519_key_public(const ek_ed25519_key *k);
+EK_API EK_MUST_CHECK int ek_ed25519_sign_with(uint8_t sig[EK_ED25519_SIG_LEN],
+                                              const ek_ed25519_key *k, const void *msg,
+                                              size_t msg_len);
 /* Strict verification of a signature as it arrived (sig_len bytes; only 64
  * can verify): EK_OK, or EK_ERR_AUTH for any signature of the wrong length,
  * not canonical (S >= L), whose R or public key is of small order or not

@@ -51,6 +51,40 @@ int ek_ed25519_sign(uint8_t sig[EK_ED25519_SIG_LEN], const uint8_t seed[EK_ED255
     return rc;
 }
 
+int ek_ed25519_key_from_seed(ek_ed25519_key *k, const uint8_t seed[EK_ED25519_SEED_LEN])
+{
+    if (k == NULL || seed == NULL)
+        return EK_ERR_INVALID_ARG;
+    if (sodium_init() < 0)
+        return EK_ERR_CRYPTO;
+    _Static_assert(sizeof(k->expanded) == crypto_sign_SECRETKEYBYTES, "libsodium key layout");
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+    if (crypto_sign_seed_keypair(pk, k->expanded, seed) != 0) {
+        ek_wipe(k, sizeof(*k));
+        return EK_ERR_CRYPTO;
+    }
+    return EK_OK;
+}
+
+const uint8_t *ek_ed25519_key_public(const ek_ed25519_key *k)
+{
+    return k->expanded + EK_ED25519_SEED_LEN;
+}
+
+int ek_ed25519_sign_with(uint8_t sig[EK_ED25519_SIG_LEN], const ek_ed25519_key *k, const void *msg,
+                         size_t msg_len)
+{
+    if (sig == NULL || k == NULL || (msg == NULL && msg_len > 0))
+        return EK_ERR_INVALID_ARG;
+    if (sodium_init() < 0)
+        return EK_ERR_CRYPTO;
+    if (crypto_sign_detached(sig, NULL, msg, msg_len, k->expanded) != 0) {
+        ek_wipe(sig, EK_ED25519_SIG_LEN);
+        return EK_ERR_CRYPTO;
+    }
+    return EK_OK;
+}
+
 int ek_ed25519_verify(const uint8_t *sig, size_t sig_len, const uint8_t pk[EK_ED25519_PUBLIC_LEN],
                       const void *msg, size_t msg_len)
 {

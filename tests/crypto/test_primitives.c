@@ -245,6 +245,14 @@ static void test_ed25519(void)
     EK_CHECK_OK(ek_ed25519_verify(sig, 64, pk, NULL, 0));
     EK_CHECK_RC(ek_ed25519_verify(sig, 64, pk, "x", 1), EK_ERR_AUTH);
     EK_CHECK_RC(ek_ed25519_verify(sig, 63, pk, NULL, 0), EK_ERR_AUTH);
+    /* The expanded key signs the same bytes (Ed25519 is deterministic). */
+    ek_ed25519_key k;
+    uint8_t sig2[64];
+    EK_CHECK_OK(ek_ed25519_key_from_seed(&k, seed));
+    EK_CHECK_BYTES(ek_ed25519_key_public(&k), want_pk, 32);
+    EK_CHECK_OK(ek_ed25519_sign_with(sig2, &k, NULL, 0));
+    EK_CHECK_BYTES(sig2, want_sig, 64);
+    ek_wipe(&k, sizeof(k));
     /* A fresh key pair signs and verifies; another key does not. */
     ek_rng_seeded rng;
     ek_rng_seeded_init(&rng, (const uint8_t *)"ed", 2);
