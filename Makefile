@@ -75,3 +75,9 @@ run: build
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
+
+# The PeerJS signaling benchmark: broker-load against enkrypt-broker and the
+# reference peer@1.0.2 in the same run (JSON lines; see docs/broker.md).
+.PHONY: bench-broker
+bench-broker: build
+	bench/broker-load.sh $(BUILD)
