@@ -186,7 +186,10 @@ char *ek_test_read_file(const char *path, size_t *len)
         if (n < cap - 1)
             break;
         cap *= 2;
-        buf = realloc(buf, cap);
+        char *grown = realloc(buf, cap);
+        if (grown == NULL)
+            abort(); /* a test harness: out of memory ends the test */
+        buf = grown;
     }
     fclose(f);
     buf[n] = '\0';
