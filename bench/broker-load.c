@@ -87,7 +87,7 @@ static long proc_rss_kb(int pid)
     while (fgets(line, sizeof line, f))
         if (!strncmp(line, "VmRSS:", 6))
             kb = strtol(line + 6, NULL, 10);
-    fclose(f);
+    (void)fclose(f); /* read-only: everything needed has been read */
     return kb;
 }
 
@@ -100,7 +100,7 @@ static int64_t proc_cpu_us(int pid)
     if (!f)
         return -1;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    (void)fclose(f); /* read-only: everything needed has been read */
     buf[n] = '\0';
     const char *p = strrchr(buf, ')'); /* the command may contain spaces */
     if (!p)
@@ -184,7 +184,8 @@ static void send_signal(conn *c, const char *type, int dst, uint64_t seq)
     int tn = snprintf(tail, sizeof tail,
                       "\"},\"type\":\"data\",\"connectionId\":\"dc_%llu\"},\"dst\":\"p%d\"}",
                       (unsigned long long)seq, dst);
-    size_t pad = msg_bytes > (size_t)(hn + tn) ? msg_bytes - (size_t)(hn + tn) : 0;
+    size_t fixed = (size_t)hn + (size_t)tn;
+    size_t pad = msg_bytes > fixed ? msg_bytes - fixed : 0;
     memcpy(msg, head, (size_t)hn);
     memcpy(msg + hn, payload_pad, pad);
     memcpy(msg + (size_t)hn + pad, tail, (size_t)tn);
@@ -305,7 +306,7 @@ static void on_readable(conn *c)
         char *end = memmem(c->rbuf, c->rlen, "\r\n\r\n", 4);
         if (!end)
             return;
-        if (c->rlen < 12 || memcmp(c->rbuf, "HTTP/1.1 101", 12)) {
+        if (c->rlen < 12 || memcmp(c->rbuf, "HTTP/1.1 101", 12) != 0) {
             open_errors++;
             conn_close(c);
             return;
@@ -454,7 +455,7 @@ int main(int argc, char **argv)
         else
             die("unknown flag (see the comment at the top of bench/broker-load.c)");
     }
-    if (strcmp(host, "127.0.0.1"))
+    if (strcmp(host, "127.0.0.1") != 0)
         die("refusing a target other than 127.0.0.1");
     if (port <= 0 || port > 65535 || pid <= 0)
         die("--port and --pid of the server under test are required");
@@ -521,7 +522,10 @@ int main(int argc, char **argv)
            held ? (double)(rss1 - rss0) * 1024.0 / held : -1, (unsigned long long)relayed_n,
            (double)relayed_n / rs, cpu_per, cpu_per * 1000, pct_ms(rtt_us, n_rtt, 0.50),
            pct_ms(rtt_us, n_rtt, 0.99), p50_open, p99_open);
-    fflush(stdout);
+    /* The relay result is the run's product: it must be out before the
+     * churn phase, and a run that cannot write it has failed. */
+    if (fflush(stdout) != 0)
+        die("cannot write the result to stdout");
 
     if (churn_seconds > 0) {
         /* Close and reopen peers outside the pairs, round robin, at

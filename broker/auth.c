@@ -19,7 +19,7 @@
 
 #define AUTH_CONTEXT "enkrypt-broker-auth-v1"
 #define ID_PREFIX    "ek-"
-#define ID_HEX_LEN   (2 * EK_ED25519_PUBLIC_LEN)
+#define ID_HEX_LEN   ((size_t)2 * EK_ED25519_PUBLIC_LEN)
 #define SIG_B64_LEN  86 /* 64 bytes, base64url without padding */
 #define NONCE_MIN    16
 #define NONCE_MAX    64
@@ -67,7 +67,7 @@ void bk_auth_free(bk_broker *b)
 
 static bool is_ek_id(const char *id, size_t len)
 {
-    if (len != strlen(ID_PREFIX) + ID_HEX_LEN || memcmp(id, ID_PREFIX, strlen(ID_PREFIX)))
+    if (len != strlen(ID_PREFIX) + ID_HEX_LEN || memcmp(id, ID_PREFIX, strlen(ID_PREFIX)) != 0)
         return false;
     for (size_t i = strlen(ID_PREFIX); i < len; i++)
         if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))

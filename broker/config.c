@@ -101,7 +101,7 @@ void bk_config_defaults(bk_config *cfg)
     cfg->concurrent_limit = 50000;
     cfg->max_message_size = 65536;
     cfg->queue_max_messages = 64;
-    cfg->queue_max_bytes = 256 * 1024;
+    cfg->queue_max_bytes = (size_t)256 * 1024;
     cfg->queue_total_bytes = 64u << 20;
     cfg->max_connections_per_ip = 64;
     cfg->ip_message_rate = 200;
@@ -229,14 +229,16 @@ static int set_option(bk_config *cfg, const opt *o, const char *value)
                 value);
         return -1;
     }
-    case K_CORS:
-        if (cfg->n_cors >= BK_MAX_CORS || strlen(value) >= sizeof cfg->cors[0]) {
+    case K_CORS: {
+        size_t len = strlen(value);
+        if (cfg->n_cors >= BK_MAX_CORS || len >= sizeof cfg->cors[0]) {
             fprintf(stderr, "enkrypt-broker: --cors: at most %d origins of at most %zu bytes\n",
                     BK_MAX_CORS, sizeof cfg->cors[0] - 1);
             return -1;
         }
-        strcpy(cfg->cors[cfg->n_cors++], value);
+        memcpy(cfg->cors[cfg->n_cors++], value, len + 1); /* fits: checked above */
         return 0;
+    }
     case K_CONFIG: return bk_config_load_file(cfg, value);
     }
     return -1;
@@ -382,11 +384,12 @@ int bk_config_finish(bk_config *cfg)
     size_t n = strlen(cfg->path);
     snprintf(path, sizeof path, "%s%s%s", cfg->path[0] == '/' ? "" : "/", cfg->path,
              n && cfg->path[n - 1] == '/' ? "" : "/");
-    if (strlen(path) >= sizeof cfg->path) {
+    size_t path_len = strlen(path);
+    if (path_len >= sizeof cfg->path) {
         fprintf(stderr, "enkrypt-broker: --path is too long\n");
         return -1;
     }
-    strcpy(cfg->path, path);
+    memcpy(cfg->path, path, path_len + 1);
     snprintf(cfg->ws_path, sizeof cfg->ws_path, "%speerjs", cfg->path);
 
     if (!cfg->key[0]) {

@@ -197,13 +197,13 @@ static int route(struct lws *wsi, bk_http_req *req, const char *uri)
         (plen > 1 && strlen(uri) == plen - 1 && !strncmp(uri, cfg->path, plen - 1)))
         return respond_static(wsi, req, 200, CT_JSON, root_body, head);
 
-    if (strncmp(uri, cfg->path, plen))
+    if (strncmp(uri, cfg->path, plen) != 0)
         return respond_static(wsi, req, 404, CT_TEXT, "Not Found", head);
     const char *rest = uri + plen; /* "{key}/id" or "{key}/peers" */
     const char *slash = strchr(rest, '/');
     /* Unlike the reference, the key must be right (docs/broker.md). */
     if (!slash || (size_t)(slash - rest) != strlen(cfg->key) ||
-        strncmp(rest, cfg->key, strlen(cfg->key)))
+        strncmp(rest, cfg->key, strlen(cfg->key)) != 0)
         return respond_static(wsi, req, 404, CT_TEXT, "Not Found", head);
     const char *what = slash + 1;
     if (!strcmp(what, "id") || !strcmp(what, "id/")) {

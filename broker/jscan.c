@@ -183,7 +183,7 @@ static int scan_number(cursor *c)
 static int scan_literal(cursor *c, const char *word)
 {
     size_t n = strlen(word);
-    if (c->len - c->pos < n || memcmp(c->p + c->pos, word, n))
+    if (c->len - c->pos < n || memcmp(c->p + c->pos, word, n) != 0)
         return -1;
     c->pos += n;
     return 0;
@@ -437,7 +437,12 @@ size_t bk_json_escape(char *out, const char *s, size_t len)
             out[o++] = '\\';
             out[o++] = (char)ch;
         } else if (ch < 0x20) {
-            memcpy(out + o, "\\u00", 4);
+            /* Backslash, 'u', '0', '0' and two hex digits, byte by byte: out is
+             * a JSON token of known length, not a NUL-terminated string. */
+            out[o] = '\\';
+            out[o + 1] = 'u';
+            out[o + 2] = '0';
+            out[o + 3] = '0';
             out[o + 4] = hex[ch >> 4];
             out[o + 5] = hex[ch & 15];
             o += 6;

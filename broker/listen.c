@@ -40,11 +40,17 @@ static int bind_one(const struct addrinfo *ai, int *port_out)
         close(fd);
         return -1;
     }
+    /* Zeroed, so that the family read below is defined even where
+     * getsockname wrote less than a whole address. */
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
     socklen_t sl = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        *port_out = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                                  : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            *port_out = ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            *port_out = ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+    }
     return fd;
 }
 

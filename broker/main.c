@@ -204,7 +204,8 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* Cannot fail: SIGPIPE is a valid signal and SIG_IGN a valid action. */
+    (void)signal(SIGPIPE, SIG_IGN);
 
     int port = b->cfg.port;
     b->listen_fd = bk_listen_open(b->cfg.host, b->cfg.port, &port);
@@ -224,7 +225,9 @@ int main(int argc, char **argv)
     /* The one line on stdout: tests and scripts read the port from it. */
     printf("enkrypt-broker listening on %s://%s:%d%s (WebSocket %s)\n", tls ? "https" : "http",
            b->cfg.host[0] ? b->cfg.host : "*", port, b->cfg.path, b->cfg.ws_path);
-    fflush(stdout);
+    /* If stdout is gone the broker still serves: the log line below says
+     * the same. */
+    (void)fflush(stdout);
     bk_log(BK_LOG_INFO, "listening on port %d%s, key '%s', auth %s", port, tls ? " with TLS" : "",
            b->cfg.key,
            b->cfg.auth == BK_AUTH_OFF        ? "off"

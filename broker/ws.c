@@ -15,6 +15,8 @@
 
 #include "jscan.h"
 
+#include <enkrypt/ek_crypto.h>
+
 /* The reference's texts (peerjs-server src/enums.ts), kept byte for byte
  * because clients show them to users. */
 #define TXT_NO_PARAMS "No id, token, or key supplied to websocket server"
@@ -168,11 +170,12 @@ static void read_query(struct lws *wsi, ws_query *q)
         } else {
             continue; /* version and anything else: ignored, as by the reference */
         }
-        if (strlen(v) >= cap) {
+        size_t v_len = strlen(v);
+        if (v_len >= cap) {
             q->too_long = true;
             dst[0] = '\0';
         } else {
-            strcpy(dst, v);
+            memcpy(dst, v, v_len + 1);
         }
         *set = true;
     }
@@ -197,6 +200,15 @@ static void reject(bk_broker *b, bk_client *c, enum bk_reject why, const char *t
     } else {
         bk_send_error(b, c, text, BK_CLOSE_NO_STATUS);
     }
+}
+
+/* The token is the only proof of ownership of an unauthenticated ID, so it
+ * is compared in constant time (for its length): an early-exit compare
+ * would let a guesser learn it byte by byte from response timing. */
+static bool same_token(const char *held, const char *offered)
+{
+    size_t n = strlen(held);
+    return strlen(offered) == n && ek_ct_equal(held, offered, n);
 }
 
 static void establish(bk_broker *b, bk_client *c)
@@ -233,7 +245,7 @@ static void establish(bk_broker *b, bk_client *c)
             reject(b, c, BK_REJ_MISSING_PARAMS, TXT_NO_PARAMS);
         return;
     }
-    if (strcmp(q.key, b->cfg.key)) {
+    if (strcmp(q.key, b->cfg.key) != 0) {
         reject(b, c, BK_REJ_INVALID_KEY, TXT_BAD_KEY);
         return;
     }
@@ -258,7 +270,7 @@ static void establish(bk_broker *b, bk_client *c)
         /* Same token (or a fresh signature for an authenticated ID): the
          * owner reconnecting. Unlike the reference, the new socket gets OPEN
          * and the old one is closed, so peer.reconnect() works. */
-        if (!authenticated && strcmp(holder->token, q.token)) {
+        if (!authenticated && !same_token(holder->token, q.token)) {
             reject(b, c, BK_REJ_ID_TAKEN, "ID is taken");
             return;
         }
@@ -391,7 +403,7 @@ static int filter_path(bk_broker *b, struct lws *wsi)
 {
     char uri[sizeof b->cfg.ws_path + 1];
     int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-    if (n <= 0 || strcmp(uri, b->cfg.ws_path)) {
+    if (n <= 0 || strcmp(uri, b->cfg.ws_path) != 0) {
         lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, NULL);
         return 1;
     }

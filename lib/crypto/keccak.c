@@ -147,14 +147,14 @@ static inline __attribute__((always_inline)) void f1600_x4_body(ek_keccak_x4 *st
 {
     keccak_v4 KECCAK_FOR_LANES(DECLARE_LANES) b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2,
         d3, d4;
-#define LOAD_LANE(name, i) memcpy(&a##name, &st->s[4 * (i)], sizeof(keccak_v4));
+#define LOAD_LANE(name, i) memcpy(&a##name, &st->s[(size_t)4 * (i)], sizeof(keccak_v4));
     KECCAK_FOR_LANES(LOAD_LANE)
 #undef LOAD_LANE
     for (int round = 0; round < 24; round += 2) {
         KECCAK_ROUND(ROL64, a, e, round_constants[round]);
         KECCAK_ROUND(ROL64, e, a, round_constants[round + 1]);
     }
-#define STORE_LANE(name, i) memcpy(&st->s[4 * (i)], &a##name, sizeof(keccak_v4));
+#define STORE_LANE(name, i) memcpy(&st->s[(size_t)4 * (i)], &a##name, sizeof(keccak_v4));
     KECCAK_FOR_LANES(STORE_LANE)
 #undef STORE_LANE
 }
@@ -355,7 +355,7 @@ void ek_keccak_x4_absorb_once(ek_keccak_x4 *st, unsigned rate, uint8_t dsep,
     size_t off = 0;
     for (size_t blocks = len[0] / rate; blocks > 0; blocks--) {
         for (unsigned l = 0; l < 4; l++)
-            for (unsigned i = 0; i < rate / 8; i++)
+            for (size_t i = 0; i < rate / 8; i++)
                 st->s[4 * i + l] ^= load64_le(in[l] + off + 8 * i);
         ek_keccak_f1600_x4(st);
         off += rate;
@@ -369,7 +369,7 @@ void ek_keccak_x4_absorb_once(ek_keccak_x4 *st, unsigned rate, uint8_t dsep,
         memcpy(block, in[l] + off, tail);
         block[tail] ^= dsep;
         block[rate - 1] ^= 0x80;
-        for (unsigned i = 0; i < rate / 8; i++)
+        for (size_t i = 0; i < rate / 8; i++)
             st->s[4 * i + l] ^= load64_le(block + 8 * i);
     }
     ek_wipe(block, sizeof(block));
@@ -383,7 +383,7 @@ void ek_keccak_x4_squeezeblocks(ek_keccak_x4 *st, unsigned rate, uint8_t *const 
         for (unsigned l = 0; l < 4; l++) {
             if (out[l] == NULL)
                 continue;
-            for (unsigned i = 0; i < rate / 8; i++)
+            for (size_t i = 0; i < rate / 8; i++)
                 store64_le(out[l] + b * rate + 8 * i, st->s[4 * i + l]);
         }
     }

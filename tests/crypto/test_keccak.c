@@ -216,7 +216,7 @@ static void test_batched(ek_rng_seeded *r)
     }
     /* Both builds of the 4-way permutation against the scalar one. */
     for (int iter = 0; iter < 20; iter++) {
-        ek_keccak_x4 a, b;
+        ek_keccak_x4 a = {0}, b;
         uint64_t s[4][25];
         if (ek_random(&r->rng, (uint8_t *)a.s, sizeof(a.s)) != EK_OK)
             abort();

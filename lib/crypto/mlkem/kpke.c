@@ -40,7 +40,7 @@ void ek_mlkem_kpke_keygen_from_seeds(uint8_t ek[EK_MLKEM768_EK_LEN],
         ek_mlkem_ntt(&e.p[i]);
         ek_mlkem_mulcache_compute(&s_cache[i], &s.p[i]);
     }
-    for (unsigned i = 0; i < MLKEM_K; i++) {
+    for (size_t i = 0; i < MLKEM_K; i++) {
         ek_mlkem_polyvec_basemul_acc(&t, &a[i], &s, s_cache);
         ek_mlkem_poly_tomont(&t);
         ek_mlkem_poly_add(&t, &e.p[i]);
@@ -116,9 +116,9 @@ void ek_mlkem_kpke_encrypt(uint8_t c[EK_MLKEM768_CT_LEN], const uint8_t ek[EK_ML
 
     /* Lines 22-24: c1 = ByteEncode_du(Compress_du(u)),
      * c2 = ByteEncode_dv(Compress_dv(v)), c = c1 || c2. */
-    for (unsigned i = 0; i < MLKEM_K; i++)
+    for (size_t i = 0; i < MLKEM_K; i++)
         ek_mlkem_poly_compress_du(c + i * MLKEM_POLY_DU_BYTES, &u.p[i]);
-    ek_mlkem_poly_compress_dv(c + MLKEM_K * MLKEM_POLY_DU_BYTES, &v);
+    ek_mlkem_poly_compress_dv(c + MLKEM_POLYVEC_DU_BYTES, &v);
 
     ek_wipe(&y, sizeof(y));
     ek_wipe(&e1, sizeof(e1));
@@ -139,12 +139,12 @@ void ek_mlkem_kpke_decrypt(uint8_t m[MLKEM_SYMBYTES], const uint8_t dk_pke[MLKEM
 
     /* Lines 1-4: u' = Decompress_du(ByteDecode_du(c1)),
      * v' = Decompress_dv(ByteDecode_dv(c2)). */
-    for (unsigned i = 0; i < MLKEM_K; i++) {
+    for (size_t i = 0; i < MLKEM_K; i++) {
         ek_mlkem_poly_decompress_du(&u.p[i], c + i * MLKEM_POLY_DU_BYTES);
         ek_mlkem_ntt(&u.p[i]);
         ek_mlkem_mulcache_compute(&u_cache[i], &u.p[i]);
     }
-    ek_mlkem_poly_decompress_dv(&v, c + MLKEM_K * MLKEM_POLY_DU_BYTES);
+    ek_mlkem_poly_decompress_dv(&v, c + MLKEM_POLYVEC_DU_BYTES);
 
     /* Lines 5-6: ŝ = ByteDecode_12(dk_PKE), w = v' - NTT^-1(ŝᵀ ∘ NTT(u')). */
     ek_mlkem_polyvec_frombytes(&s_hat, dk_pke);

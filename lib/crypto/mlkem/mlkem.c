@@ -24,7 +24,7 @@
 static unsigned modulus_ok(const uint8_t ek[EK_MLKEM768_EK_LEN])
 {
     unsigned ok = 1;
-    for (unsigned i = 0; i < MLKEM_K; i++)
+    for (size_t i = 0; i < MLKEM_K; i++)
         ok &= ek_mlkem_poly_bytes_reduced(ek + i * MLKEM_POLYBYTES);
     return ok;
 }

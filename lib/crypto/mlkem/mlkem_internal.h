@@ -26,10 +26,14 @@
 
 #define MLKEM_SYMBYTES      32
 #define MLKEM_POLYBYTES     384 /* ByteEncode_12 of one polynomial */
-#define MLKEM_POLYVECBYTES  (MLKEM_K * MLKEM_POLYBYTES)
 #define MLKEM_POLY_DU_BYTES 320 /* ByteEncode_10 */
 #define MLKEM_POLY_DV_BYTES 128 /* ByteEncode_4 */
 #define MLKEM_PRF_BYTES     (64 * MLKEM_ETA)
+
+/* Lengths of k polynomials, and the offsets built from them, are size_t:
+ * pointer arithmetic with them never multiplies in int. */
+#define MLKEM_POLYVECBYTES     ((size_t)MLKEM_K * MLKEM_POLYBYTES)
+#define MLKEM_POLYVEC_DU_BYTES ((size_t)MLKEM_K * MLKEM_POLY_DU_BYTES) /* c1 of c = c1 || c2 */
 
 /* Offsets inside dk = dk_PKE || ek || H(ek) || z (FIPS 203 Algorithm 16). */
 #define MLKEM_DK_EK_OFF MLKEM_POLYVECBYTES

@@ -165,7 +165,7 @@ void ek_mlkem_mulcache_compute(mlkem_mulcache *cache, const mlkem_poly *b)
 void ek_mlkem_polyvec_basemul_acc(mlkem_poly *r, const mlkem_polyvec *a, const mlkem_polyvec *b,
                                   const mlkem_mulcache bcache[MLKEM_K])
 {
-    for (unsigned i = 0; i < MLKEM_N / 2; i++) {
+    for (size_t i = 0; i < MLKEM_N / 2; i++) {
         int32_t c0 = 0, c1 = 0;
         for (unsigned k = 0; k < MLKEM_K; k++) {
             const int32_t a0 = a->p[k].c[2 * i], a1 = a->p[k].c[2 * i + 1];

@@ -66,7 +66,7 @@ void ek_mlkem_poly_sub(mlkem_poly *r, const mlkem_poly *a, const mlkem_poly *b)
  * first (Algorithm 5 with BitsToBytes, Algorithm 3). */
 void ek_mlkem_poly_tobytes(uint8_t r[MLKEM_POLYBYTES], const mlkem_poly *p)
 {
-    for (unsigned i = 0; i < MLKEM_N / 2; i++) {
+    for (size_t i = 0; i < MLKEM_N / 2; i++) {
         uint16_t t0 = freeze(p->c[2 * i]), t1 = freeze(p->c[2 * i + 1]);
         r[3 * i] = (uint8_t)t0;
         r[3 * i + 1] = (uint8_t)((t0 >> 8) | (t1 << 4));
@@ -78,7 +78,7 @@ void ek_mlkem_poly_tobytes(uint8_t r[MLKEM_POLYBYTES], const mlkem_poly *p)
  * in [q, 4096) loses q once, without a branch (dk_PKE is secret). */
 void ek_mlkem_poly_frombytes(mlkem_poly *p, const uint8_t a[MLKEM_POLYBYTES])
 {
-    for (unsigned i = 0; i < MLKEM_N / 2; i++) {
+    for (size_t i = 0; i < MLKEM_N / 2; i++) {
         int16_t t0 = (int16_t)(a[3 * i] | ((a[3 * i + 1] & 0x0f) << 8));
         int16_t t1 = (int16_t)((a[3 * i + 1] >> 4) | (a[3 * i + 2] << 4));
         t0 = (int16_t)(t0 - MLKEM_Q);
@@ -94,7 +94,7 @@ void ek_mlkem_poly_frombytes(mlkem_poly *p, const uint8_t a[MLKEM_POLYBYTES])
 unsigned ek_mlkem_poly_bytes_reduced(const uint8_t a[MLKEM_POLYBYTES])
 {
     uint32_t ok = 1;
-    for (unsigned i = 0; i < MLKEM_N / 2; i++) {
+    for (size_t i = 0; i < MLKEM_N / 2; i++) {
         int32_t t0 = a[3 * i] | ((a[3 * i + 1] & 0x0f) << 8);
         int32_t t1 = (a[3 * i + 1] >> 4) | (a[3 * i + 2] << 4);
         /* The sign bit of t - q is set exactly when t < q. */
@@ -105,13 +105,13 @@ unsigned ek_mlkem_poly_bytes_reduced(const uint8_t a[MLKEM_POLYBYTES])
 
 void ek_mlkem_polyvec_tobytes(uint8_t r[MLKEM_POLYVECBYTES], const mlkem_polyvec *v)
 {
-    for (unsigned i = 0; i < MLKEM_K; i++)
+    for (size_t i = 0; i < MLKEM_K; i++)
         ek_mlkem_poly_tobytes(r + i * MLKEM_POLYBYTES, &v->p[i]);
 }
 
 void ek_mlkem_polyvec_frombytes(mlkem_polyvec *v, const uint8_t a[MLKEM_POLYVECBYTES])
 {
-    for (unsigned i = 0; i < MLKEM_K; i++)
+    for (size_t i = 0; i < MLKEM_K; i++)
         ek_mlkem_poly_frombytes(&v->p[i], a + i * MLKEM_POLYBYTES);
 }
 
@@ -141,7 +141,7 @@ void ek_mlkem_poly_tomsg(uint8_t m[MLKEM_SYMBYTES], const mlkem_poly *p)
 /* ByteEncode_10(Compress_10(u)): four 10-bit values in five bytes. */
 void ek_mlkem_poly_compress_du(uint8_t r[MLKEM_POLY_DU_BYTES], const mlkem_poly *p)
 {
-    for (unsigned i = 0; i < MLKEM_N / 4; i++) {
+    for (size_t i = 0; i < MLKEM_N / 4; i++) {
         uint16_t t[4];
         for (unsigned k = 0; k < 4; k++)
             t[k] = ek_mlkem_compress_d(freeze(p->c[4 * i + k]), MLKEM_DU);
@@ -156,7 +156,7 @@ void ek_mlkem_poly_compress_du(uint8_t r[MLKEM_POLY_DU_BYTES], const mlkem_poly 
 /* Decompress_10(ByteDecode_10(c1)) (Algorithm 15 line 3). */
 void ek_mlkem_poly_decompress_du(mlkem_poly *p, const uint8_t a[MLKEM_POLY_DU_BYTES])
 {
-    for (unsigned i = 0; i < MLKEM_N / 4; i++) {
+    for (size_t i = 0; i < MLKEM_N / 4; i++) {
         const uint8_t *b = a + 5 * i;
         uint32_t t0 = b[0] | ((uint32_t)(b[1] & 0x03) << 8);
         uint32_t t1 = (b[1] >> 2) | ((uint32_t)(b[2] & 0x0f) << 6);
@@ -172,7 +172,7 @@ void ek_mlkem_poly_decompress_du(mlkem_poly *p, const uint8_t a[MLKEM_POLY_DU_BY
 /* ByteEncode_4(Compress_4(v)): two 4-bit values a byte, low nibble first. */
 void ek_mlkem_poly_compress_dv(uint8_t r[MLKEM_POLY_DV_BYTES], const mlkem_poly *p)
 {
-    for (unsigned i = 0; i < MLKEM_N / 2; i++) {
+    for (size_t i = 0; i < MLKEM_N / 2; i++) {
         uint16_t t0 = ek_mlkem_compress_d(freeze(p->c[2 * i]), MLKEM_DV);
         uint16_t t1 = ek_mlkem_compress_d(freeze(p->c[2 * i + 1]), MLKEM_DV);
         r[i] = (uint8_t)(t0 | (t1 << 4));
@@ -182,7 +182,7 @@ void ek_mlkem_poly_compress_dv(uint8_t r[MLKEM_POLY_DV_BYTES], const mlkem_poly 
 /* Decompress_4(ByteDecode_4(c2)) (Algorithm 15 line 4). */
 void ek_mlkem_poly_decompress_dv(mlkem_poly *p, const uint8_t a[MLKEM_POLY_DV_BYTES])
 {
-    for (unsigned i = 0; i < MLKEM_N / 2; i++) {
+    for (size_t i = 0; i < MLKEM_N / 2; i++) {
         p->c[2 * i] = decompress_d(a[i] & 0x0f, MLKEM_DV);
         p->c[2 * i + 1] = decompress_d((uint32_t)a[i] >> 4, MLKEM_DV);
     }

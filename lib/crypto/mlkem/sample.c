@@ -131,7 +131,7 @@ void ek_mlkem_gen_matrix(mlkem_polyvec a[MLKEM_K], const uint8_t rho[MLKEM_SYMBY
  */
 void ek_mlkem_sample_cbd2(mlkem_poly *p, const uint8_t buf[MLKEM_PRF_BYTES])
 {
-    for (unsigned i = 0; i < MLKEM_N / 8; i++) {
+    for (size_t i = 0; i < MLKEM_N / 8; i++) {
         const uint8_t *b = buf + 4 * i;
         uint32_t t =
             (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
@@ -161,7 +161,7 @@ void ek_mlkem_sample_noise_x4(mlkem_poly *const p[4], const uint8_t seed[MLKEM_S
                            sizeof(in_buf[0])};
     uint8_t *out[4];
     for (unsigned l = 0; l < 4; l++)
-        out[l] = p[l] != NULL ? buf[l] : NULL;
+        out[l] = p[l] != NULL ? &buf[l][0] : NULL; /* where lane l goes; NULL: dropped */
     ek_keccak_x4 st;
     ek_keccak_x4_absorb_once(&st, EK_KECCAK_RATE_SHAKE256, EK_KECCAK_DSEP_SHAKE, in, len);
     ek_keccak_x4_squeezeblocks(&st, EK_KECCAK_RATE_SHAKE256, out, 1);
