@@ -145,6 +145,17 @@ extern "C" {
  * length a suite fixes. Adding a suite means adding one descriptor in
  * lib/mls/suite.c (and its primitives); nothing else changes.
  */
+/* One signature to check: msg is the whole signed message (for MLS, the
+ * SignContent of §5.1.2). */
+typedef struct ek_mls_signed_item {
+    const uint8_t *pub;
+    size_t pub_len;
+    const uint8_t *sig;
+    size_t sig_len;
+    const uint8_t *msg;
+    size_t msg_len;
+} ek_mls_signed_item;
+
 typedef struct ek_mls_suite {
     uint16_t id;
     const char *name;
@@ -171,6 +182,11 @@ typedef struct ek_mls_suite {
     int (*verify)(const uint8_t *sig, size_t sig_len, const uint8_t *pub, size_t pub_len,
                   const uint8_t *msg, size_t msg_len);
     int (*sig_public)(uint8_t *pub, const uint8_t *priv, size_t priv_len);
+    /* Check n signatures at once: EK_OK only when every one verifies,
+     * EK_ERR_AUTH otherwise. Joining a group checks one signature per
+     * member (§7.3); batching makes that several times cheaper. NULL: the
+     * items are checked one by one with verify. */
+    int (*verify_batch)(const ek_mls_signed_item *items, size_t n, const ek_allocator *alloc);
 } ek_mls_suite;
 
 /* The descriptor of suite id, or NULL when we do not implement it. */
@@ -832,6 +848,274 @@ EK_API EK_MUST_CHECK int ek_mls_private_message_unprotect(
     ek_mls_authenticated_content *out, ek_mls_arena *a, const ek_mls_suite *s,
     ek_mls_secret_tree *st, const uint8_t *sender_data_secret, const ek_mls_private_message *pm,
     const uint8_t *group_context, size_t group_context_len, const ek_mls_signer_lookup *signer);
+
+/* ---------------------------------------------------------------------------
+ * Credential validation (§5.3.1) is the application's: it decides whether a
+ * credential is acceptable and binds the signature key. validate returns
+ * EK_OK to accept, a negative error to refuse. Without a validator every
+ * well-formed credential is accepted (the application then authenticates
+ * members some other way, e.g. by comparing epoch authenticators).
+ */
+typedef struct ek_mls_credential_validator {
+    int (*validate)(void *ctx, const ek_mls_credential *credential, const uint8_t *signature_key,
+                    size_t signature_key_len);
+    void *ctx;
+} ek_mls_credential_validator;
+
+/* ===========================================================================
+ * Part 2: KeyPackages, groups, commits, Welcome (RFC 9420 §7, §10-§12).
+ *
+ * Shape: an ek_mls_group is an opaque state object. Calls that produce wire
+ * messages give them back as ek_mls_buf (MLSMessage bytes, owned by the
+ * caller, freed and wiped with ek_mls_buf_free). Every receive call fails
+ * closed: a message that fails any check returns an error and leaves the
+ * group exactly as it was. Creating a commit never changes the group (§14):
+ * the new epoch waits as "pending" until ek_mls_group_merge_pending_commit.
+ * Commit ordering without a central server (two members committing in the
+ * same epoch) follows docs/protocol.md "MLS commit ordering": the previous
+ * epoch is retained until ek_mls_group_settle, and a competing commit with
+ * a smaller CommitRef replaces the current epoch.
+ */
+
+/* Bytes of a group_id we create or accept. */
+#define EK_MLS_MAX_GROUP_ID_BYTES             256
+/* Lifetime of our KeyPackages when the caller gives none: 90 days. */
+#define EK_MLS_DEFAULT_KEY_PACKAGE_LIFETIME_S ((uint64_t)90 * 24 * 3600)
+/* Longest lifetime (not_after - not_before) we accept in a KeyPackage we
+ * are asked to add (§7.2: applications MUST define one): 400 days, unless
+ * the group config says otherwise. */
+#define EK_MLS_DEFAULT_MAX_LIFETIME_S         ((uint64_t)400 * 24 * 3600)
+/* Proposals one epoch may cache (each is checked and kept until the next
+ * commit). */
+#define EK_MLS_MAX_CACHED_PROPOSALS           4096u
+/* Past epochs whose resumption PSK (§8.6) a group keeps for PSK
+ * proposals that refer to them. */
+#define EK_MLS_RESUMPTION_EPOCHS              8u
+/* Bytes of application data in one message we protect. */
+#define EK_MLS_MAX_APPLICATION_BYTES          ((size_t)1 << 24)
+
+/* A buffer handed to the caller. */
+typedef struct ek_mls_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    const ek_allocator *alloc;
+} ek_mls_buf;
+
+/* Wipe and release (safe on a zeroed or already freed buffer). */
+EK_API void ek_mls_buf_free(ek_mls_buf *b);
+
+/* ---- KeyPackages (§10) ---- */
+
+typedef struct ek_mls_key_package_params {
+    uint16_t cipher_suite;
+    /* The basic credential's identity (§5.3). */
+    const uint8_t *identity;
+    size_t identity_len;
+    /* The signature private key; NULL draws a fresh one. */
+    const uint8_t *signature_priv;
+    size_t signature_priv_len;
+    /* Lifetime in seconds since the Unix epoch; both 0 means [now, now +
+     * EK_MLS_DEFAULT_KEY_PACKAGE_LIFETIME_S] with now_s below, which must
+     * then be set (EK_ERR_INVALID_ARG otherwise: we have no clock). */
+    uint64_t not_before, not_after;
+    uint64_t now_s;
+    /* NULL: version mls10, the suites we implement, credential basic. */
+    const ek_mls_capabilities *capabilities;
+    const ek_mls_extensions *leaf_extensions; /* NULL: none */
+    const ek_mls_extensions *extensions;      /* KeyPackage.extensions; NULL: none */
+} ek_mls_key_package_params;
+
+/* A KeyPackage with its three private keys (init, encryption, signature).
+ * Secret: free with ek_mls_key_package_bundle_free. */
+typedef struct ek_mls_key_package_bundle ek_mls_key_package_bundle;
+
+EK_API EK_MUST_CHECK int ek_mls_key_package_create(ek_mls_key_package_bundle **out,
+                                                   const ek_mls_key_package_params *p,
+                                                   const ek_rng *rng, const ek_allocator *a);
+/* A bundle from a KeyPackage MLSMessage and its private keys (checked
+ * against the KeyPackage's public keys). */
+EK_API EK_MUST_CHECK int
+ek_mls_key_package_bundle_import(ek_mls_key_package_bundle **out, const uint8_t *key_package_msg,
+                                 size_t len, const uint8_t *init_priv, size_t init_priv_len,
+                                 const uint8_t *encryption_priv, size_t encryption_priv_len,
+                                 const uint8_t *signature_priv, size_t signature_priv_len,
+                                 const ek_allocator *a);
+/* The KeyPackage as an MLSMessage (wire format mls_key_package); the
+ * bytes belong to the bundle. */
+EK_API void ek_mls_key_package_bundle_message(const ek_mls_key_package_bundle *b,
+                                              const uint8_t **msg, size_t *len);
+/* Serialize (secret: private keys included) and restore a bundle. */
+EK_API EK_MUST_CHECK int ek_mls_key_package_bundle_save(ek_mls_buf *out,
+                                                        const ek_mls_key_package_bundle *b);
+EK_API EK_MUST_CHECK int ek_mls_key_package_bundle_restore(ek_mls_key_package_bundle **out,
+                                                           const uint8_t *buf, size_t len,
+                                                           const ek_allocator *a);
+EK_API void ek_mls_key_package_bundle_free(ek_mls_key_package_bundle *b);
+/* §10.1 checks that need no group: decoding, version, suite we implement,
+ * leaf node (source key_package, lifetime against now_s when non-zero),
+ * both signatures, init_key != encryption_key. */
+EK_API EK_MUST_CHECK int ek_mls_key_package_verify(const uint8_t *key_package_msg, size_t len,
+                                                   uint64_t now_s);
+
+/* ---- Groups ---- */
+
+/* External PSKs (§8.4) by id: EK_OK and the secret (owned by the caller's
+ * store, valid for the call), or a negative error when unknown. */
+typedef struct ek_mls_psk_store {
+    int (*lookup)(void *ctx, const uint8_t *psk_id, size_t psk_id_len, const uint8_t **psk,
+                  size_t *psk_len);
+    void *ctx;
+} ek_mls_psk_store;
+
+typedef struct ek_mls_group_config {
+    const ek_allocator *alloc; /* NULL: malloc */
+    const ek_rng *rng;         /* NULL: the system CSPRNG */
+    /* Proposals and commits we send: EK_MLS_WIRE_PUBLIC_MESSAGE or
+     * EK_MLS_WIRE_PRIVATE_MESSAGE (0 means private). */
+    uint16_t handshake_wire_format;
+    /* Longest KeyPackage lifetime accepted in an Add; 0:
+     * EK_MLS_DEFAULT_MAX_LIFETIME_S, UINT64_MAX: no limit. */
+    uint64_t max_lifetime_s;
+    /* Pad PrivateMessage content to a multiple of this many bytes (0:
+     * no padding; at most EK_MLS_MAX_PADDING_BYTES). */
+    size_t padding_block;
+    ek_mls_credential_validator credentials;
+    ek_mls_psk_store psks;
+} ek_mls_group_config;
+
+typedef struct ek_mls_group ek_mls_group;
+
+/* §11: a one-member group at epoch 0 from the creator's KeyPackage bundle
+ * (its leaf, encryption and signature keys); extensions become the
+ * GroupContext's (NULL: none). */
+EK_API EK_MUST_CHECK int ek_mls_group_create(ek_mls_group **out, const ek_mls_group_config *cfg,
+                                             const ek_mls_key_package_bundle *creator,
+                                             const uint8_t *group_id, size_t group_id_len,
+                                             const ek_mls_extensions *extensions);
+/* §12.4.3.1: join from a Welcome MLSMessage made for kp. ratchet_tree is
+ * the encoded ratchet tree when it is not in the GroupInfo's ratchet_tree
+ * extension (NULL otherwise). */
+EK_API EK_MUST_CHECK int ek_mls_group_join(ek_mls_group **out, const ek_mls_group_config *cfg,
+                                           const uint8_t *welcome, size_t welcome_len,
+                                           const ek_mls_key_package_bundle *kp,
+                                           const uint8_t *ratchet_tree, size_t ratchet_tree_len);
+EK_API void ek_mls_group_free(ek_mls_group *g);
+
+/* The clock for lifetime checks (seconds since the Unix epoch; 0: none).
+ * libenkrypt has no clock of its own. The proposer and committer of an
+ * Add check the KeyPackage's lifetime (RFC 9420 §7.3): against this clock;
+ * without one, only that it had not expired by the not_before of our own
+ * KeyPackage (create, join; kept by save/restore); a group that knows no
+ * time at all refuses Adds (EK_ERR_STATE). */
+EK_API void ek_mls_group_set_time(ek_mls_group *g, uint64_t now_s);
+
+/* Proposals (§12.1): each returns the proposal message to send to the
+ * group and caches the proposal for the next commit. */
+EK_API EK_MUST_CHECK int ek_mls_group_propose_add(ek_mls_group *g, ek_mls_buf *msg,
+                                                  const uint8_t *key_package_msg, size_t len);
+EK_API EK_MUST_CHECK int ek_mls_group_propose_remove(ek_mls_group *g, ek_mls_buf *msg,
+                                                     uint32_t leaf);
+/* A new encryption key for our own leaf (§12.1.2). */
+EK_API EK_MUST_CHECK int ek_mls_group_propose_update(ek_mls_group *g, ek_mls_buf *msg);
+/* An external PSK by id (§12.1.4); the nonce is drawn here. */
+EK_API EK_MUST_CHECK int ek_mls_group_propose_psk(ek_mls_group *g, ek_mls_buf *msg,
+                                                  const uint8_t *psk_id, size_t psk_id_len);
+EK_API EK_MUST_CHECK int
+ek_mls_group_propose_group_context_extensions(ek_mls_group *g, ek_mls_buf *msg,
+                                              const ek_mls_extensions *extensions);
+
+/* What a commit carries besides every valid cached proposal (by
+ * reference) and proposals of ours a lost commit carried. */
+typedef struct ek_mls_commit_options {
+    const ek_mls_bytes *add_key_packages; /* KeyPackage MLSMessages */
+    size_t add_count;
+    const uint32_t *remove_leaves;
+    size_t remove_count;
+    const ek_mls_bytes *psk_ids; /* external PSK ids */
+    size_t psk_count;
+    const ek_mls_extensions *group_context_extensions; /* NULL: none */
+    int force_path; /* an UpdatePath even when none is required */
+} ek_mls_commit_options;
+
+/* §12.4.1: create a commit (opt may be NULL: cached proposals only, or
+ * an empty commit with a path) and, when it adds members, their Welcome
+ * (welcome->len 0 otherwise; welcome may be NULL when nobody is added).
+ * The commit always carries an UpdatePath. The group does not change: the
+ * new epoch is pending until merged. EK_ERR_STATE while a previous epoch
+ * is retained (docs/protocol.md: commit only in a settled epoch). */
+EK_API EK_MUST_CHECK int ek_mls_group_commit(ek_mls_group *g, ek_mls_buf *commit,
+                                             ek_mls_buf *welcome, const ek_mls_commit_options *opt);
+/* Enter the pending commit's epoch (after sending the commit). */
+EK_API EK_MUST_CHECK int ek_mls_group_merge_pending_commit(ek_mls_group *g);
+EK_API void ek_mls_group_discard_pending_commit(ek_mls_group *g);
+/* Forget the retained previous epoch (docs/protocol.md: after the settle
+ * time, and before committing). */
+EK_API void ek_mls_group_settle(ek_mls_group *g);
+
+/* What ek_mls_group_process found. */
+#define EK_MLS_RECEIVED_APPLICATION 1 /* application data in data */
+#define EK_MLS_RECEIVED_PROPOSAL    2 /* cached for the next commit */
+#define EK_MLS_RECEIVED_COMMIT      3 /* a new epoch began */
+#define EK_MLS_RECEIVED_COMMIT_LOST                                                                \
+    4                               /* a valid competing commit for the previous                   \
+                                       epoch lost the tie-break: ignored */
+#define EK_MLS_RECEIVED_DUPLICATE 5 /* the commit that began the current epoch */
+
+typedef struct ek_mls_received {
+    int kind;
+    uint32_t sender; /* leaf index of the sender */
+    uint64_t epoch;  /* epoch the message was sent in */
+    ek_mls_buf data; /* application data (secret: ek_mls_received_free) */
+    ek_mls_buf authenticated_data;
+    int removed;         /* COMMIT: it removed us; the group is inactive */
+    int switched;        /* COMMIT: a competing commit won and replaced the
+                            epoch we were in (docs/protocol.md) */
+    int own_commit_lost; /* COMMIT: the replaced epoch came from our own
+                            commit; its proposals will be re-committed */
+} ek_mls_received;
+
+EK_API void ek_mls_received_free(ek_mls_received *r);
+/* Process one MLSMessage (PublicMessage or PrivateMessage) of the group. */
+EK_API EK_MUST_CHECK int ek_mls_group_process(ek_mls_group *g, ek_mls_received *out,
+                                              const uint8_t *msg, size_t len);
+/* Application data as a PrivateMessage (§6.3, §15) in the current epoch;
+ * authenticated_data (may be NULL) travels in clear but authenticated. */
+EK_API EK_MUST_CHECK int ek_mls_group_protect(ek_mls_group *g, ek_mls_buf *msg, const uint8_t *data,
+                                              size_t len, const uint8_t *authenticated_data,
+                                              size_t ad_len);
+
+/* MLS-Exporter(label, context, out_len) of the current epoch (§8.5). */
+EK_API EK_MUST_CHECK int ek_mls_group_export(const ek_mls_group *g, uint8_t *out, size_t out_len,
+                                             const void *label, size_t label_len,
+                                             const void *context, size_t context_len);
+/* The current epoch_authenticator (§8.7): Nh bytes into out (room for
+ * EK_MLS_MAX_HASH_LEN); *len receives Nh. */
+EK_API EK_MUST_CHECK int ek_mls_group_epoch_authenticator(const ek_mls_group *g, uint8_t *out,
+                                                          size_t *len);
+EK_API uint64_t ek_mls_group_epoch(const ek_mls_group *g);
+EK_API uint32_t ek_mls_group_own_leaf(const ek_mls_group *g);
+EK_API uint32_t ek_mls_group_member_count(const ek_mls_group *g);
+/* 1 while we are a member (0 after a commit removed us). */
+EK_API int ek_mls_group_active(const ek_mls_group *g);
+EK_API const ek_mls_suite *ek_mls_group_suite(const ek_mls_group *g);
+EK_API void ek_mls_group_id(const ek_mls_group *g, const uint8_t **id, size_t *len);
+/* The tree hash of the current epoch (Nh bytes into out). */
+EK_API EK_MUST_CHECK int ek_mls_group_tree_hash(const ek_mls_group *g, uint8_t *out, size_t *len);
+/* The basic-credential identity of the member at leaf (EK_ERR_STATE for a
+ * blank leaf); the bytes belong to the group until it changes. */
+EK_API EK_MUST_CHECK int ek_mls_group_member_identity(const ek_mls_group *g, uint32_t leaf,
+                                                      const uint8_t **id, size_t *len);
+/* The current ratchet tree, encoded (§12.4.3.3). */
+EK_API EK_MUST_CHECK int ek_mls_group_ratchet_tree(const ek_mls_group *g, ek_mls_buf *out);
+
+/* Serialize the whole state (current, retained and pending epochs, keys,
+ * secrets, secret-tree positions, cached proposals). The blob is SECRET:
+ * store it only encrypted (the vault). Versioned; restore parses it
+ * strictly and refuses anything else. */
+EK_API EK_MUST_CHECK int ek_mls_group_save(const ek_mls_group *g, ek_mls_buf *out);
+EK_API EK_MUST_CHECK int ek_mls_group_restore(ek_mls_group **out, const ek_mls_group_config *cfg,
+                                              const uint8_t *buf, size_t len);
 
 #ifdef __cplusplus
 }

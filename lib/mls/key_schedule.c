@@ -53,9 +53,10 @@ int ek_mls_key_schedule_from_epoch_secret(ek_mls_epoch_secrets *out, const ek_ml
     return rc;
 }
 
-int ek_mls_key_schedule_from_joiner(ek_mls_epoch_secrets *out, const ek_mls_suite *s,
-                                    const uint8_t *joiner_secret, const uint8_t *psk_secret,
-                                    const uint8_t *group_context, size_t group_context_len)
+int ek_mls_key_schedule_from_joiner_alloc(ek_mls_epoch_secrets *out, const ek_mls_suite *s,
+                                          const uint8_t *joiner_secret, const uint8_t *psk_secret,
+                                          const uint8_t *group_context, size_t group_context_len,
+                                          const ek_allocator *alloc)
 {
     if (out == NULL || s == NULL || joiner_secret == NULL || psk_secret == NULL ||
         group_context == NULL || s->hash_len > EK_MLS_MAX_HASH_LEN)
@@ -70,8 +71,8 @@ int ek_mls_key_schedule_from_joiner(ek_mls_epoch_secrets *out, const ek_mls_suit
     memcpy(out->joiner_secret, epoch, nh);
     int rc = ek_mls_derive_secret(out->welcome_secret, s, member, "welcome");
     if (rc == EK_OK)
-        rc = ek_mls_expand_with_label(epoch, nh, s, member, nh, "epoch", 5, group_context,
-                                      group_context_len);
+        rc = ek_mls_expand_with_label_alloc(epoch, nh, s, member, nh, "epoch", 5, group_context,
+                                            group_context_len, alloc);
     if (rc == EK_OK)
         rc = derive_from_epoch(out, s, epoch);
     ek_wipe(member, sizeof(member));
@@ -81,10 +82,18 @@ int ek_mls_key_schedule_from_joiner(ek_mls_epoch_secrets *out, const ek_mls_suit
     return rc;
 }
 
-int ek_mls_key_schedule(ek_mls_epoch_secrets *out, const ek_mls_suite *s,
-                        const uint8_t *prev_init_secret, const uint8_t *commit_secret,
-                        const uint8_t *psk_secret, const uint8_t *group_context,
-                        size_t group_context_len)
+int ek_mls_key_schedule_from_joiner(ek_mls_epoch_secrets *out, const ek_mls_suite *s,
+                                    const uint8_t *joiner_secret, const uint8_t *psk_secret,
+                                    const uint8_t *group_context, size_t group_context_len)
+{
+    return ek_mls_key_schedule_from_joiner_alloc(out, s, joiner_secret, psk_secret, group_context,
+                                                 group_context_len, NULL);
+}
+
+int ek_mls_key_schedule_alloc(ek_mls_epoch_secrets *out, const ek_mls_suite *s,
+                              const uint8_t *prev_init_secret, const uint8_t *commit_secret,
+                              const uint8_t *psk_secret, const uint8_t *group_context,
+                              size_t group_context_len, const ek_allocator *alloc)
 {
     if (out == NULL || s == NULL || prev_init_secret == NULL || commit_secret == NULL ||
         group_context == NULL || s->hash_len > EK_MLS_MAX_HASH_LEN)
@@ -94,37 +103,54 @@ int ek_mls_key_schedule(ek_mls_epoch_secrets *out, const ek_mls_suite *s,
     /* commit_secret --> KDF.Extract(salt = init_secret_[n-1]), then
      * ExpandWithLabel(., "joiner", GroupContext_[n], KDF.Nh). */
     s->kdf_extract(extracted, prev_init_secret, nh, commit_secret, nh);
-    int rc = ek_mls_expand_with_label(joiner, nh, s, extracted, nh, "joiner", 6, group_context,
-                                      group_context_len);
+    int rc = ek_mls_expand_with_label_alloc(joiner, nh, s, extracted, nh, "joiner", 6,
+                                            group_context, group_context_len, alloc);
     if (rc == EK_OK)
-        rc = ek_mls_key_schedule_from_joiner(out, s, joiner, psk_secret, group_context,
-                                             group_context_len);
+        rc = ek_mls_key_schedule_from_joiner_alloc(out, s, joiner, psk_secret, group_context,
+                                                   group_context_len, alloc);
     ek_wipe(extracted, sizeof(extracted));
     ek_wipe(joiner, sizeof(joiner));
     return rc;
 }
 
+int ek_mls_key_schedule(ek_mls_epoch_secrets *out, const ek_mls_suite *s,
+                        const uint8_t *prev_init_secret, const uint8_t *commit_secret,
+                        const uint8_t *psk_secret, const uint8_t *group_context,
+                        size_t group_context_len)
+{
+    return ek_mls_key_schedule_alloc(out, s, prev_init_secret, commit_secret, psk_secret,
+                                     group_context, group_context_len, NULL);
+}
+
 /* RFC 9420 §8.5: MLS-Exporter(Label, Context, Length) =
  *   ExpandWithLabel(DeriveSecret(exporter_secret, Label), "exported",
  *                   Hash(Context), Length). */
-int ek_mls_exporter(uint8_t *out, size_t out_len, const ek_mls_suite *s,
-                    const uint8_t *exporter_secret, const void *label, size_t label_len,
-                    const void *context, size_t context_len)
+int ek_mls_exporter_alloc(uint8_t *out, size_t out_len, const ek_mls_suite *s,
+                          const uint8_t *exporter_secret, const void *label, size_t label_len,
+                          const void *context, size_t context_len, const ek_allocator *alloc)
 {
     if (out == NULL || s == NULL || exporter_secret == NULL || (label == NULL && label_len > 0) ||
         (context == NULL && context_len > 0))
         return EK_ERR_INVALID_ARG;
     size_t nh = s->hash_len;
     uint8_t derived[EK_MLS_MAX_HASH_LEN], context_hash[EK_MLS_MAX_HASH_LEN];
-    int rc =
-        ek_mls_expand_with_label(derived, nh, s, exporter_secret, nh, label, label_len, NULL, 0);
+    int rc = ek_mls_expand_with_label_alloc(derived, nh, s, exporter_secret, nh, label, label_len,
+                                            NULL, 0, alloc);
     if (rc == EK_OK) {
         s->hash(context_hash, context, context_len);
-        rc =
-            ek_mls_expand_with_label(out, out_len, s, derived, nh, "exported", 8, context_hash, nh);
+        rc = ek_mls_expand_with_label_alloc(out, out_len, s, derived, nh, "exported", 8,
+                                            context_hash, nh, alloc);
     }
     ek_wipe(derived, sizeof(derived));
     return rc;
+}
+
+int ek_mls_exporter(uint8_t *out, size_t out_len, const ek_mls_suite *s,
+                    const uint8_t *exporter_secret, const void *label, size_t label_len,
+                    const void *context, size_t context_len)
+{
+    return ek_mls_exporter_alloc(out, out_len, s, exporter_secret, label, label_len, context,
+                                 context_len, NULL);
 }
 
 /* RFC 9420 §12.4.3.1: welcome_nonce = ExpandWithLabel(welcome_secret,

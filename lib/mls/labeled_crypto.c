@@ -30,9 +30,10 @@ static int write_prefixed_label(ek_writer *w, const void *label, size_t label_le
 
 /* RFC 9420 §8: KDFLabel = uint16 length || V("MLS 1.0 " + Label) ||
  * V(Context); ExpandWithLabel = KDF.Expand(Secret, KDFLabel, Length). */
-int ek_mls_expand_with_label(uint8_t *out, size_t out_len, const ek_mls_suite *s,
-                             const uint8_t *secret, size_t secret_len, const void *label,
-                             size_t label_len, const void *context, size_t context_len)
+int ek_mls_expand_with_label_alloc(uint8_t *out, size_t out_len, const ek_mls_suite *s,
+                                   const uint8_t *secret, size_t secret_len, const void *label,
+                                   size_t label_len, const void *context, size_t context_len,
+                                   const ek_allocator *alloc)
 {
     if (s == NULL || out == NULL || secret == NULL || (label == NULL && label_len > 0) ||
         (context == NULL && context_len > 0))
@@ -44,7 +45,7 @@ int ek_mls_expand_with_label(uint8_t *out, size_t out_len, const ek_mls_suite *s
     if (2 + 4 + LABEL_PREFIX_LEN + label_len + 4 + context_len <= sizeof(stack))
         ek_writer_init_fixed(&w, stack, sizeof(stack));
     else
-        ek_writer_init_growable(&w, NULL);
+        ek_writer_init_growable(&w, alloc);
     (void)ek_write_u16(&w, (uint16_t)out_len);
     (void)write_prefixed_label(&w, label, label_len);
     int rc = ek_mls_write_opaque(&w, context, context_len);
@@ -52,6 +53,14 @@ int ek_mls_expand_with_label(uint8_t *out, size_t out_len, const ek_mls_suite *s
         rc = s->kdf_expand(out, out_len, secret, secret_len, w.buf, w.len);
     ek_writer_dispose(&w);
     return rc;
+}
+
+int ek_mls_expand_with_label(uint8_t *out, size_t out_len, const ek_mls_suite *s,
+                             const uint8_t *secret, size_t secret_len, const void *label,
+                             size_t label_len, const void *context, size_t context_len)
+{
+    return ek_mls_expand_with_label_alloc(out, out_len, s, secret, secret_len, label, label_len,
+                                          context, context_len, NULL);
 }
 
 int ek_mls_derive_secret(uint8_t *out, const ek_mls_suite *s, const uint8_t *secret,
@@ -77,13 +86,13 @@ int ek_mls_derive_tree_secret(uint8_t *out, size_t out_len, const ek_mls_suite *
 
 /* RFC 9420 §5.2: RefHash(label, value) = Hash(V(label) || V(value)); the
  * label is used as given (it already carries "MLS 1.0 "). */
-int ek_mls_ref_hash(uint8_t *out, const ek_mls_suite *s, const void *label, size_t label_len,
-                    const void *value, size_t value_len)
+int ek_mls_ref_hash_alloc(uint8_t *out, const ek_mls_suite *s, const void *label, size_t label_len,
+                          const void *value, size_t value_len, const ek_allocator *alloc)
 {
     if (s == NULL || out == NULL)
         return EK_ERR_INVALID_ARG;
     ek_writer w;
-    ek_writer_init_growable(&w, NULL);
+    ek_writer_init_growable(&w, alloc);
     (void)ek_mls_write_opaque(&w, label, label_len);
     int rc = ek_mls_write_opaque(&w, value, value_len);
     if (rc == EK_OK)
@@ -92,18 +101,38 @@ int ek_mls_ref_hash(uint8_t *out, const ek_mls_suite *s, const void *label, size
     return rc;
 }
 
+int ek_mls_ref_hash(uint8_t *out, const ek_mls_suite *s, const void *label, size_t label_len,
+                    const void *value, size_t value_len)
+{
+    return ek_mls_ref_hash_alloc(out, s, label, label_len, value, value_len, NULL);
+}
+
+int ek_mls_key_package_ref_alloc(uint8_t *out, const ek_mls_suite *s, const uint8_t *key_package,
+                                 size_t len, const ek_allocator *alloc)
+{
+    static const char label[] = "MLS 1.0 KeyPackage Reference";
+    return ek_mls_ref_hash_alloc(out, s, label, sizeof(label) - 1, key_package, len, alloc);
+}
+
 int ek_mls_key_package_ref(uint8_t *out, const ek_mls_suite *s, const uint8_t *key_package,
                            size_t len)
 {
-    static const char label[] = "MLS 1.0 KeyPackage Reference";
-    return ek_mls_ref_hash(out, s, label, sizeof(label) - 1, key_package, len);
+    return ek_mls_key_package_ref_alloc(out, s, key_package, len, NULL);
+}
+
+int ek_mls_proposal_ref_alloc(uint8_t *out, const ek_mls_suite *s,
+                              const uint8_t *authenticated_content, size_t len,
+                              const ek_allocator *alloc)
+{
+    static const char label[] = "MLS 1.0 Proposal Reference";
+    return ek_mls_ref_hash_alloc(out, s, label, sizeof(label) - 1, authenticated_content, len,
+                                 alloc);
 }
 
 int ek_mls_proposal_ref(uint8_t *out, const ek_mls_suite *s, const uint8_t *authenticated_content,
                         size_t len)
 {
-    static const char label[] = "MLS 1.0 Proposal Reference";
-    return ek_mls_ref_hash(out, s, label, sizeof(label) - 1, authenticated_content, len);
+    return ek_mls_proposal_ref_alloc(out, s, authenticated_content, len, NULL);
 }
 
 /* RFC 9420 §5.1.2: SignContent = V("MLS 1.0 " + Label) || V(Content). */
@@ -114,18 +143,43 @@ static int write_sign_content(ek_writer *w, const char *label, const void *conte
     return ek_mls_write_opaque(w, content, content_len);
 }
 
-int ek_mls_sign_with_label(uint8_t *sig, size_t *sig_len, const ek_mls_suite *s,
-                           const uint8_t *priv, size_t priv_len, const char *label,
-                           const void *content, size_t content_len)
+int ek_mls_sign_with_label_alloc(uint8_t *sig, size_t *sig_len, const ek_mls_suite *s,
+                                 const uint8_t *priv, size_t priv_len, const char *label,
+                                 const void *content, size_t content_len, const ek_allocator *alloc)
 {
     if (s == NULL || sig == NULL || sig_len == NULL || priv == NULL || label == NULL ||
         (content == NULL && content_len > 0))
         return EK_ERR_INVALID_ARG;
     ek_writer w;
-    ek_writer_init_growable(&w, NULL);
+    ek_writer_init_growable(&w, alloc);
     int rc = write_sign_content(&w, label, content, content_len);
     if (rc == EK_OK)
         rc = s->sign(sig, sig_len, priv, priv_len, w.buf, w.len);
+    ek_writer_dispose(&w);
+    return rc;
+}
+
+int ek_mls_sign_with_label(uint8_t *sig, size_t *sig_len, const ek_mls_suite *s,
+                           const uint8_t *priv, size_t priv_len, const char *label,
+                           const void *content, size_t content_len)
+{
+    return ek_mls_sign_with_label_alloc(sig, sig_len, s, priv, priv_len, label, content,
+                                        content_len, NULL);
+}
+
+int ek_mls_verify_with_label_alloc(const ek_mls_suite *s, const uint8_t *pub, size_t pub_len,
+                                   const char *label, const void *content, size_t content_len,
+                                   const uint8_t *sig, size_t sig_len, const ek_allocator *alloc)
+{
+    if (s == NULL || label == NULL || (content == NULL && content_len > 0))
+        return EK_ERR_INVALID_ARG;
+    if (pub == NULL || sig == NULL)
+        return EK_ERR_AUTH;
+    ek_writer w;
+    ek_writer_init_growable(&w, alloc);
+    int rc = write_sign_content(&w, label, content, content_len);
+    if (rc == EK_OK)
+        rc = s->verify(sig, sig_len, pub, pub_len, w.buf, w.len) == EK_OK ? EK_OK : EK_ERR_AUTH;
     ek_writer_dispose(&w);
     return rc;
 }
@@ -134,15 +188,6 @@ int ek_mls_verify_with_label(const ek_mls_suite *s, const uint8_t *pub, size_t p
                              const char *label, const void *content, size_t content_len,
                              const uint8_t *sig, size_t sig_len)
 {
-    if (s == NULL || label == NULL || (content == NULL && content_len > 0))
-        return EK_ERR_INVALID_ARG;
-    if (pub == NULL || sig == NULL)
-        return EK_ERR_AUTH;
-    ek_writer w;
-    ek_writer_init_growable(&w, NULL);
-    int rc = write_sign_content(&w, label, content, content_len);
-    if (rc == EK_OK)
-        rc = s->verify(sig, sig_len, pub, pub_len, w.buf, w.len) == EK_OK ? EK_OK : EK_ERR_AUTH;
-    ek_writer_dispose(&w);
-    return rc;
+    return ek_mls_verify_with_label_alloc(s, pub, pub_len, label, content, content_len, sig,
+                                          sig_len, NULL);
 }

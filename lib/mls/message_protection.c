@@ -57,11 +57,11 @@ static int write_content_aad(ek_writer *w, const ek_mls_private_message *pm, int
 /* Encrypt SenderData under the key and nonce sampled from pm->ciphertext. */
 static int seal_sender_data(uint8_t *out, const ek_mls_suite *s, const uint8_t *sender_data_secret,
                             const ek_mls_private_message *pm,
-                            const uint8_t sender_data[SENDER_DATA_LEN])
+                            const uint8_t sender_data[SENDER_DATA_LEN], const ek_allocator *alloc)
 {
     uint8_t key[EK_MLS_MAX_AEAD_KEY_LEN], nonce[EK_MLS_AEAD_NONCE_LEN];
     ek_writer aad;
-    ek_writer_init_growable(&aad, NULL);
+    ek_writer_init_growable(&aad, alloc);
     int rc = ek_mls_sender_data_key_nonce(key, nonce, s, sender_data_secret, pm->ciphertext.data,
                                           pm->ciphertext.len);
     if (rc == EK_OK)
@@ -75,12 +75,15 @@ static int seal_sender_data(uint8_t *out, const ek_mls_suite *s, const uint8_t *
     return rc;
 }
 
-int ek_mls_private_message_protect(ek_mls_private_message *out, ek_mls_arena *a,
-                                   const ek_mls_suite *s, ek_mls_secret_tree *st,
-                                   const uint8_t *sender_data_secret,
-                                   const ek_mls_authenticated_content *ac, size_t padding_len,
-                                   const ek_rng *rng)
+int ek_mls_private_message_seal(ek_mls_private_message *out, ek_mls_key_use *use, ek_mls_arena *a,
+                                const ek_mls_suite *s, ek_mls_secret_tree *st,
+                                const uint8_t *sender_data_secret,
+                                const ek_mls_authenticated_content *ac, size_t padding_len,
+                                const ek_rng *rng)
 {
+    if (use == NULL)
+        return EK_ERR_INVALID_ARG;
+    memset(use, 0, sizeof(*use));
     if (out == NULL || a == NULL || s == NULL || st == NULL || st->suite != s ||
         sender_data_secret == NULL || ac == NULL)
         return EK_ERR_INVALID_ARG;
@@ -98,8 +101,8 @@ int ek_mls_private_message_protect(ek_mls_private_message *out, ek_mls_arena *a,
 
     /* PrivateMessageContent = body || FramedContentAuthData || zero padding. */
     ek_writer pt, aad;
-    ek_writer_init_growable(&pt, NULL);
-    ek_writer_init_growable(&aad, NULL);
+    ek_writer_init_growable(&pt, a->alloc);
+    ek_writer_init_growable(&aad, a->alloc);
     (void)ek_mls_write_content_body(&pt, &ac->content);
     (void)ek_mls_write_auth_data(&pt, &ac->auth, ac->content.content_type);
     uint8_t *pad = ek_write_reserve(&pt, padding_len);
@@ -122,9 +125,14 @@ int ek_mls_private_message_protect(ek_mls_private_message *out, ek_mls_arena *a,
     }
     if (rc == EK_OK)
         rc = ek_random(rng, guard, sizeof(guard));
+    /* The next generation's key, not consumed yet (the caller consumes it
+     * once nothing else can fail). */
+    uint32_t leaf = ac->content.sender.index, generation = 0;
+    int ratchet = ratchet_for(ac->content.content_type);
     if (rc == EK_OK)
-        rc = ek_mls_secret_tree_next(&kn, st, ac->content.sender.index,
-                                     ratchet_for(ac->content.content_type));
+        rc = ek_mls_secret_tree_next_generation(&generation, st, leaf, ratchet);
+    if (rc == EK_OK)
+        rc = ek_mls_secret_tree_peek(&kn, st, leaf, ratchet, generation);
     if (rc == EK_OK) {
         /* §6.3.1: XOR the reuse guard into the first four nonce bytes. */
         for (size_t i = 0; i < EK_MLS_REUSE_GUARD_LEN; i++)
@@ -142,10 +150,11 @@ int ek_mls_private_message_protect(ek_mls_private_message *out, ek_mls_arena *a,
         rc = ek_write_bytes(&sd, guard, sizeof(guard));
     }
     if (rc == EK_OK)
-        rc = seal_sender_data(esd, s, sender_data_secret, out, sender_data);
+        rc = seal_sender_data(esd, s, sender_data_secret, out, sender_data, a->alloc);
     if (rc == EK_OK) {
         out->encrypted_sender_data.data = esd;
         out->encrypted_sender_data.len = SENDER_DATA_LEN + EK_AEAD_TAG_LEN;
+        *use = (ek_mls_key_use){1, leaf, ratchet, generation};
     }
     ek_wipe(&kn, sizeof(kn));
     ek_wipe(sender_data, sizeof(sender_data));
@@ -159,14 +168,14 @@ int ek_mls_private_message_protect(ek_mls_private_message *out, ek_mls_arena *a,
 /* §6.3.2: open SenderData and read leaf, generation and reuse guard. */
 static int open_sender_data(uint32_t *leaf, uint32_t *generation, uint8_t *guard,
                             const ek_mls_suite *s, const uint8_t *sender_data_secret,
-                            const ek_mls_private_message *pm)
+                            const ek_mls_private_message *pm, const ek_allocator *alloc)
 {
     if (pm->encrypted_sender_data.len != SENDER_DATA_LEN + EK_AEAD_TAG_LEN)
         return EK_ERR_AUTH;
     uint8_t key[EK_MLS_MAX_AEAD_KEY_LEN], nonce[EK_MLS_AEAD_NONCE_LEN];
     uint8_t sender_data[SENDER_DATA_LEN];
     ek_writer aad;
-    ek_writer_init_growable(&aad, NULL);
+    ek_writer_init_growable(&aad, alloc);
     int rc = ek_mls_sender_data_key_nonce(key, nonce, s, sender_data_secret, pm->ciphertext.data,
                                           pm->ciphertext.len);
     if (rc == EK_OK)
@@ -207,12 +216,15 @@ static int parse_private_content(ek_mls_framed_content *content, ek_mls_auth_dat
     return EK_OK;
 }
 
-int ek_mls_private_message_unprotect(ek_mls_authenticated_content *out, ek_mls_arena *a,
-                                     const ek_mls_suite *s, ek_mls_secret_tree *st,
-                                     const uint8_t *sender_data_secret,
-                                     const ek_mls_private_message *pm, const uint8_t *group_context,
-                                     size_t group_context_len, const ek_mls_signer_lookup *signer)
+int ek_mls_private_message_open(ek_mls_authenticated_content *out, ek_mls_key_use *use,
+                                ek_mls_arena *a, const ek_mls_suite *s, ek_mls_secret_tree *st,
+                                const uint8_t *sender_data_secret, const ek_mls_private_message *pm,
+                                const uint8_t *group_context, size_t group_context_len,
+                                const ek_mls_signer_lookup *signer)
 {
+    if (use == NULL)
+        return EK_ERR_INVALID_ARG;
+    memset(use, 0, sizeof(*use));
     if (out == NULL || a == NULL || s == NULL || st == NULL || st->suite != s ||
         sender_data_secret == NULL || pm == NULL || signer == NULL || signer->lookup == NULL)
         return EK_ERR_INVALID_ARG;
@@ -223,7 +235,7 @@ int ek_mls_private_message_unprotect(ek_mls_authenticated_content *out, ek_mls_a
 
     uint32_t leaf = 0, generation = 0;
     uint8_t guard[EK_MLS_REUSE_GUARD_LEN];
-    EK_TRY(open_sender_data(&leaf, &generation, guard, s, sender_data_secret, pm));
+    EK_TRY(open_sender_data(&leaf, &generation, guard, s, sender_data_secret, pm, a->alloc));
     if (leaf >= st->n_leaves)
         return EK_ERR_DECODE;
     int ratchet = ratchet_for(pm->content_type);
@@ -236,7 +248,7 @@ int ek_mls_private_message_unprotect(ek_mls_authenticated_content *out, ek_mls_a
     size_t pt_len = pm->ciphertext.len - EK_AEAD_TAG_LEN;
     uint8_t *pt = ek_mls_arena_alloc(a, pt_len);
     ek_writer aad;
-    ek_writer_init_growable(&aad, NULL);
+    ek_writer_init_growable(&aad, a->alloc);
     int rc = pt != NULL ? write_content_aad(&aad, pm, 1) : EK_ERR_NOMEM;
     if (rc == EK_OK)
         rc = ek_aead_open(pt, s->aead, kn.key, s->aead_key_len, kn.nonce, s->aead_nonce_len,
@@ -259,9 +271,44 @@ int ek_mls_private_message_unprotect(ek_mls_authenticated_content *out, ek_mls_a
 
     ek_mls_bytes key = {0};
     EK_TRY(signer->lookup(signer->ctx, &ac.content, &key));
-    EK_TRY(ek_mls_verify_content(&ac, s, key.data, key.len, group_context, group_context_len));
-    /* Everything checked: now the key of this generation is consumed. */
-    EK_TRY(ek_mls_secret_tree_consume(st, leaf, ratchet, generation));
+    EK_TRY(ek_mls_verify_content_alloc(&ac, s, key.data, key.len, group_context, group_context_len,
+                                       a->alloc));
+    *use = (ek_mls_key_use){1, leaf, ratchet, generation};
     *out = ac;
     return EK_OK;
+}
+
+int ek_mls_key_use_consume(ek_mls_secret_tree *st, const ek_mls_key_use *use)
+{
+    if (use == NULL || !use->pending)
+        return EK_OK;
+    return ek_mls_secret_tree_consume(st, use->leaf, use->ratchet, use->generation);
+}
+
+int ek_mls_private_message_protect(ek_mls_private_message *out, ek_mls_arena *a,
+                                   const ek_mls_suite *s, ek_mls_secret_tree *st,
+                                   const uint8_t *sender_data_secret,
+                                   const ek_mls_authenticated_content *ac, size_t padding_len,
+                                   const ek_rng *rng)
+{
+    ek_mls_key_use use;
+    EK_TRY(
+        ek_mls_private_message_seal(out, &use, a, s, st, sender_data_secret, ac, padding_len, rng));
+    int rc = ek_mls_key_use_consume(st, &use);
+    if (rc != EK_OK)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+int ek_mls_private_message_unprotect(ek_mls_authenticated_content *out, ek_mls_arena *a,
+                                     const ek_mls_suite *s, ek_mls_secret_tree *st,
+                                     const uint8_t *sender_data_secret,
+                                     const ek_mls_private_message *pm, const uint8_t *group_context,
+                                     size_t group_context_len, const ek_mls_signer_lookup *signer)
+{
+    ek_mls_key_use use;
+    EK_TRY(ek_mls_private_message_open(out, &use, a, s, st, sender_data_secret, pm, group_context,
+                                       group_context_len, signer));
+    /* Everything checked: now the key of this generation is consumed. */
+    return ek_mls_key_use_consume(st, &use);
 }

@@ -17,7 +17,8 @@ static int write_psk_label(ek_writer *w, const ek_mls_psk_id *id, uint16_t index
     return ek_write_u16(w, count);
 }
 
-int ek_mls_psk_secret(uint8_t *out, const ek_mls_suite *s, const ek_mls_psk *psks, size_t count)
+int ek_mls_psk_secret_alloc(uint8_t *out, const ek_mls_suite *s, const ek_mls_psk *psks,
+                            size_t count, const ek_allocator *alloc)
 {
     if (out == NULL || s == NULL || (psks == NULL && count > 0))
         return EK_ERR_INVALID_ARG;
@@ -34,15 +35,15 @@ int ek_mls_psk_secret(uint8_t *out, const ek_mls_suite *s, const ek_mls_psk *psk
             break;
         }
         ek_writer w;
-        ek_writer_init_growable(&w, NULL);
+        ek_writer_init_growable(&w, alloc);
         rc = write_psk_label(&w, &psks[i].id, (uint16_t)i, (uint16_t)count);
         if (rc == EK_OK) {
             /* psk_extracted_[i] = KDF.Extract(0, psk_[i]);
              * psk_input_[i] = ExpandWithLabel(., "derived psk", PSKLabel, Nh);
              * psk_secret_[i+1] = KDF.Extract(psk_input_[i], psk_secret_[i]). */
             s->kdf_extract(extracted, zero, nh, psks[i].secret.data, psks[i].secret.len);
-            rc = ek_mls_expand_with_label(input, nh, s, extracted, nh, "derived psk", 11, w.buf,
-                                          w.len);
+            rc = ek_mls_expand_with_label_alloc(input, nh, s, extracted, nh, "derived psk", 11,
+                                                w.buf, w.len, alloc);
         }
         if (rc == EK_OK)
             s->kdf_extract(secret, input, nh, secret, nh);
@@ -54,4 +55,9 @@ int ek_mls_psk_secret(uint8_t *out, const ek_mls_suite *s, const ek_mls_psk *psk
     ek_wipe(extracted, sizeof(extracted));
     ek_wipe(input, sizeof(input));
     return rc;
+}
+
+int ek_mls_psk_secret(uint8_t *out, const ek_mls_suite *s, const ek_mls_psk *psks, size_t count)
+{
+    return ek_mls_psk_secret_alloc(out, s, psks, count, NULL);
 }

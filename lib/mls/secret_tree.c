@@ -10,7 +10,8 @@
  *     most EK_MLS_MAX_SKIPPED_KEYS per ratchet (the oldest is evicted), and
  *     one message can move a ratchet at most EK_MLS_MAX_GENERATION_JUMP.
  * Receiving is two-step (peek, then consume once the message verified), so
- * a forged message changes no state.
+ * a forged message changes no state: peeking at a ratchet not yet derived
+ * derives its secret on the side, storing and deleting nothing.
  */
 #include <string.h>
 
@@ -235,27 +236,67 @@ int ek_mls_secret_tree_next(ek_mls_key_nonce *out, ek_mls_secret_tree *st, uint3
     return rc;
 }
 
+/* The first secret of a ratchet that is not live yet, derived on the side
+ * (nothing stored, nothing deleted): peeking changes no state. */
+static int ratchet_secret_aside(uint8_t *out, ek_mls_secret_tree *st, uint32_t leaf, int type)
+{
+    const ek_mls_suite *s = st->suite;
+    uint32_t path[EK_MLS_MAX_TREE_DEPTH + 1];
+    size_t len = 0;
+    path[0] = 2 * leaf;
+    EK_TRY(ek_mls_tree_direct_path(path + 1, &len, 2 * leaf, st->n_leaves));
+    len++;
+    size_t start = len;
+    for (size_t i = 0; i < len && start == len; i++)
+        if (st->node_present[path[i]])
+            start = i;
+    if (start == len)
+        return EK_ERR_STATE;
+    uint8_t cur[EK_MLS_MAX_HASH_LEN], next[EK_MLS_MAX_HASH_LEN];
+    memcpy(cur, node_secret(st, path[start]), s->hash_len);
+    int rc = EK_OK;
+    for (size_t i = start; i > 0 && rc == EK_OK; i--) {
+        int left = path[i - 1] < path[i];
+        rc = ek_mls_expand_with_label(next, s->hash_len, s, cur, s->hash_len, "tree", 4,
+                                      left ? "left" : "right", left ? 4 : 5);
+        memcpy(cur, next, s->hash_len);
+    }
+    if (rc == EK_OK)
+        rc = type == EK_MLS_RATCHET_HANDSHAKE
+                 ? ek_mls_expand_with_label(out, s->hash_len, s, cur, s->hash_len, "handshake", 9,
+                                            NULL, 0)
+                 : ek_mls_expand_with_label(out, s->hash_len, s, cur, s->hash_len, "application",
+                                            11, NULL, 0);
+    ek_wipe(cur, sizeof(cur));
+    ek_wipe(next, sizeof(next));
+    return rc;
+}
+
 int ek_mls_secret_tree_peek(ek_mls_key_nonce *out, ek_mls_secret_tree *st, uint32_t leaf,
                             int ratchet, uint32_t generation)
 {
-    ek_mls_ratchet *r;
-    if (out == NULL)
+    if (out == NULL || st == NULL || st->suite == NULL || leaf >= st->n_leaves ||
+        (ratchet != EK_MLS_RATCHET_HANDSHAKE && ratchet != EK_MLS_RATCHET_APPLICATION))
         return EK_ERR_INVALID_ARG;
-    EK_TRY(get_ratchet(&r, st, leaf, ratchet));
-    if (r->exhausted || generation < r->next) {
-        int i = r->skipped != NULL ? find_skipped(r, generation) : -1;
-        if (i < 0)
-            return EK_ERR_STATE; /* consumed already, or evicted */
-        *out = r->skipped[i];
-        return EK_OK;
-    }
-    if (generation - r->next > EK_MLS_MAX_GENERATION_JUMP)
-        return EK_ERR_LIMIT;
     const ek_mls_suite *s = st->suite;
+    ek_mls_ratchet *r = &st->ratchets[2 * (size_t)leaf + (size_t)ratchet];
     uint8_t secret[EK_MLS_MAX_HASH_LEN];
-    memcpy(secret, r->secret, s->hash_len);
-    int rc = EK_OK;
-    for (uint32_t g = r->next; g < generation && rc == EK_OK; g++)
+    uint32_t next = 0;
+    if (r->live) {
+        if (r->exhausted || generation < r->next) {
+            int i = r->skipped != NULL ? find_skipped(r, generation) : -1;
+            if (i < 0)
+                return EK_ERR_STATE; /* consumed already, or evicted */
+            *out = r->skipped[i];
+            return EK_OK;
+        }
+        memcpy(secret, r->secret, s->hash_len);
+        next = r->next;
+    } else {
+        EK_TRY(ratchet_secret_aside(secret, st, leaf, ratchet));
+    }
+    int rc = generation - next > EK_MLS_MAX_GENERATION_JUMP ? EK_ERR_LIMIT : EK_OK;
+    for (uint32_t g = next; g < generation && rc == EK_OK; g++)
         rc = advance_secret(s, secret, g);
     if (rc == EK_OK)
         rc = key_nonce_at(out, s, secret, generation);
@@ -263,10 +304,36 @@ int ek_mls_secret_tree_peek(ek_mls_key_nonce *out, ek_mls_secret_tree *st, uint3
     return rc;
 }
 
+int ek_mls_secret_tree_next_generation(uint32_t *generation, const ek_mls_secret_tree *st,
+                                       uint32_t leaf, int ratchet)
+{
+    if (generation == NULL || st == NULL || st->suite == NULL || leaf >= st->n_leaves ||
+        (ratchet != EK_MLS_RATCHET_HANDSHAKE && ratchet != EK_MLS_RATCHET_APPLICATION))
+        return EK_ERR_INVALID_ARG;
+    const ek_mls_ratchet *r = &st->ratchets[2 * (size_t)leaf + (size_t)ratchet];
+    if (r->exhausted)
+        return EK_ERR_LIMIT;
+    *generation = r->live ? r->next : 0;
+    return EK_OK;
+}
+
 int ek_mls_secret_tree_consume(ek_mls_secret_tree *st, uint32_t leaf, int ratchet,
                                uint32_t generation)
 {
-    ek_mls_ratchet *r;
+    uint32_t next = 0;
+    int rc = ek_mls_secret_tree_next_generation(&next, st, leaf, ratchet);
+    if (rc != EK_OK && rc != EK_ERR_LIMIT)
+        return rc;
+    /* The one allocation comes first: a consume that fails for memory
+     * changes nothing (the group relies on it, group.c). */
+    ek_mls_ratchet *r = &st->ratchets[2 * (size_t)leaf + (size_t)ratchet];
+    if (rc == EK_OK && generation > next && generation - next <= EK_MLS_MAX_GENERATION_JUMP &&
+        r->skipped == NULL) {
+        r->skipped = ek_alloc(st->alloc, skipped_array_bytes());
+        if (r->skipped == NULL)
+            return EK_ERR_NOMEM;
+        memset(r->skipped, 0, skipped_array_bytes());
+    }
     EK_TRY(get_ratchet(&r, st, leaf, ratchet));
     if (r->exhausted || generation < r->next) {
         int i = r->skipped != NULL ? find_skipped(r, generation) : -1;
@@ -278,12 +345,6 @@ int ek_mls_secret_tree_consume(ek_mls_secret_tree *st, uint32_t leaf, int ratche
     if (generation - r->next > EK_MLS_MAX_GENERATION_JUMP)
         return EK_ERR_LIMIT;
     const ek_mls_suite *s = st->suite;
-    if (generation > r->next && r->skipped == NULL) {
-        r->skipped = ek_alloc(st->alloc, skipped_array_bytes());
-        if (r->skipped == NULL)
-            return EK_ERR_NOMEM;
-        memset(r->skipped, 0, skipped_array_bytes());
-    }
     while (r->next < generation) {
         if (r->skipped_count == EK_MLS_MAX_SKIPPED_KEYS)
             drop_skipped(r, 0); /* evict the oldest */

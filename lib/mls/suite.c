@@ -8,6 +8,8 @@
 #include <enkrypt/ek_crypto.h>
 #include <enkrypt/ek_mls.h>
 
+#include "sig_batch.h"
+
 static void sha256_hash(uint8_t *out, const void *in, size_t len)
 {
     ek_sha256(out, in, len);
@@ -79,6 +81,7 @@ static const ek_mls_suite suite_1 = {
     .sign = ed25519_sign,
     .verify = ed25519_verify,
     .sig_public = ed25519_public,
+    .verify_batch = ek_mls_ed25519_verify_batch,
 };
 
 /* MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 (suite 3). */
@@ -103,6 +106,7 @@ static const ek_mls_suite suite_3 = {
     .sign = ed25519_sign,
     .verify = ed25519_verify,
     .sig_public = ed25519_public,
+    .verify_batch = ek_mls_ed25519_verify_batch,
 };
 
 const ek_mls_suite *ek_mls_suite_get(uint16_t id)

@@ -9,16 +9,17 @@
 
 /* ConfirmedTranscriptHashInput = WireFormat || FramedContent (a commit) ||
  * V(signature): an AuthenticatedContent without its confirmation tag. */
-int ek_mls_confirmed_transcript_hash(uint8_t *out, const ek_mls_suite *s,
-                                     const uint8_t *interim_before, size_t interim_len,
-                                     const ek_mls_authenticated_content *commit)
+int ek_mls_confirmed_transcript_hash_alloc(uint8_t *out, const ek_mls_suite *s,
+                                           const uint8_t *interim_before, size_t interim_len,
+                                           const ek_mls_authenticated_content *commit,
+                                           const ek_allocator *alloc)
 {
     if (out == NULL || s == NULL || commit == NULL || (interim_before == NULL && interim_len > 0))
         return EK_ERR_INVALID_ARG;
     if (commit->content.content_type != EK_MLS_CONTENT_COMMIT)
         return EK_ERR_INVALID_ARG;
     ek_writer w;
-    ek_writer_init_growable(&w, NULL);
+    ek_writer_init_growable(&w, alloc);
     (void)ek_write_bytes(&w, interim_before, interim_len);
     (void)ek_write_u16(&w, commit->wire_format);
     (void)ek_mls_write_framed_content(&w, &commit->content);
@@ -29,21 +30,36 @@ int ek_mls_confirmed_transcript_hash(uint8_t *out, const ek_mls_suite *s,
     return rc;
 }
 
+int ek_mls_confirmed_transcript_hash(uint8_t *out, const ek_mls_suite *s,
+                                     const uint8_t *interim_before, size_t interim_len,
+                                     const ek_mls_authenticated_content *commit)
+{
+    return ek_mls_confirmed_transcript_hash_alloc(out, s, interim_before, interim_len, commit,
+                                                  NULL);
+}
+
 /* interim_transcript_hash = Hash(confirmed || InterimTranscriptHashInput),
  * where the input is MAC confirmation_tag, i.e. V(tag). */
-int ek_mls_interim_transcript_hash(uint8_t *out, const ek_mls_suite *s, const uint8_t *confirmed,
-                                   const uint8_t *confirmation_tag, size_t tag_len)
+int ek_mls_interim_transcript_hash_alloc(uint8_t *out, const ek_mls_suite *s,
+                                         const uint8_t *confirmed, const uint8_t *confirmation_tag,
+                                         size_t tag_len, const ek_allocator *alloc)
 {
     if (out == NULL || s == NULL || confirmed == NULL || (confirmation_tag == NULL && tag_len > 0))
         return EK_ERR_INVALID_ARG;
     ek_writer w;
-    ek_writer_init_growable(&w, NULL);
+    ek_writer_init_growable(&w, alloc);
     (void)ek_write_bytes(&w, confirmed, s->hash_len);
     int rc = ek_mls_write_opaque(&w, confirmation_tag, tag_len);
     if (rc == EK_OK)
         s->hash(out, w.buf, w.len);
     ek_writer_dispose(&w);
     return rc;
+}
+
+int ek_mls_interim_transcript_hash(uint8_t *out, const ek_mls_suite *s, const uint8_t *confirmed,
+                                   const uint8_t *confirmation_tag, size_t tag_len)
+{
+    return ek_mls_interim_transcript_hash_alloc(out, s, confirmed, confirmation_tag, tag_len, NULL);
 }
 
 void ek_mls_confirmation_tag(uint8_t *out, const ek_mls_suite *s, const uint8_t *confirmation_key,

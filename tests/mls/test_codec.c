@@ -23,16 +23,16 @@ static int decode_varint(const uint8_t *buf, size_t len, uint32_t *v)
 static void test_varint(void)
 {
     static const struct {
-        uint8_t b[4];
         size_t len;
         uint32_t v;
+        uint8_t b[4];
     } good[] = {
-        {{0x00}, 1, 0},
-        {{0x3f}, 1, 63},
-        {{0x40, 0x40}, 2, 64},
-        {{0x7f, 0xff}, 2, 16383},
-        {{0x80, 0x00, 0x40, 0x00}, 4, 16384},
-        {{0xbf, 0xff, 0xff, 0xff}, 4, 0x3fffffff},
+        {1, 0, {0x00}},
+        {1, 63, {0x3f}},
+        {2, 64, {0x40, 0x40}},
+        {2, 16383, {0x7f, 0xff}},
+        {4, 16384, {0x80, 0x00, 0x40, 0x00}},
+        {4, 0x3fffffff, {0xbf, 0xff, 0xff, 0xff}},
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         uint32_t v = 0;
@@ -187,7 +187,15 @@ static void test_message_edges(void)
         prefixes_fail &= message_round_trip(w.buf, n) != EK_OK;
     EK_CHECK(prefixes_fail);
     /* One byte too many. */
+    /* Credential type (after version, suite, init key, two keys) 0x0003. */
+    size_t cred = 4 + 2 + 2 + 33 + 33 + 33;
     uint8_t *longer = malloc(w.len + 1);
+    EK_CHECK(longer != NULL && w.len > cred + 1);
+    if (longer == NULL || w.len <= cred + 1) {
+        free(longer);
+        ek_writer_dispose(&w);
+        return;
+    }
     memcpy(longer, w.buf, w.len);
     longer[w.len] = 0;
     EK_CHECK_RC(message_round_trip(longer, w.len + 1), EK_ERR_TRAILING);
@@ -198,8 +206,6 @@ static void test_message_edges(void)
     longer[3] = 6;
     EK_CHECK_RC(message_round_trip(longer, w.len), EK_ERR_UNSUPPORTED);
     longer[3] = 5;
-    /* Credential type (after version, suite, init key, two keys) 0x0003. */
-    size_t cred = 4 + 2 + 2 + 33 + 33 + 33;
     EK_CHECK(longer[cred] == 0 && longer[cred + 1] == EK_MLS_CREDENTIAL_X509);
     longer[cred + 1] = 3;
     EK_CHECK_RC(message_round_trip(longer, w.len), EK_ERR_UNSUPPORTED);
@@ -320,7 +326,7 @@ static void test_list_limits(void)
     /* A capabilities list of EK_MLS_MAX_CAPABILITY_ITEMS + 1 entries. */
     ek_writer w;
     ek_writer_init_growable(&w, NULL);
-    (void)ek_mls_write_varint(&w, 2 * (EK_MLS_MAX_CAPABILITY_ITEMS + 1));
+    (void)ek_mls_write_varint(&w, (size_t)2 * (EK_MLS_MAX_CAPABILITY_ITEMS + 1));
     for (size_t i = 0; i <= EK_MLS_MAX_CAPABILITY_ITEMS; i++)
         (void)ek_write_u16(&w, 1);
     for (int i = 0; i < 4; i++)

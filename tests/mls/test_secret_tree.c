@@ -145,14 +145,17 @@ static void test_deletion(void)
     EK_CHECK_OK(ek_mls_secret_tree_next(&k, &t, 0, EK_MLS_RATCHET_APPLICATION));
     EK_CHECK(t.node_present[3] == 0 && t.node_present[1] == 0 && t.node_present[0] == 0);
     EK_CHECK(t.node_present[2] == 1 && t.node_present[5] == 1);
-    EK_CHECK(ek_ct_is_zero(t.node_secrets + 3 * 32, 32));
-    EK_CHECK(ek_ct_is_zero(t.node_secrets + 1 * 32, 32));
-    EK_CHECK(ek_ct_is_zero(t.node_secrets + 0 * 32, 32));
-    EK_CHECK(!ek_ct_is_zero(t.node_secrets + 5 * 32, 32));
-    /* Leaf 3 consumes node 5 and leaf 3's secret, keeping leaf 2's. */
+    EK_CHECK(ek_ct_is_zero(t.node_secrets + (size_t)3 * 32, 32));
+    EK_CHECK(ek_ct_is_zero(t.node_secrets + (size_t)1 * 32, 32));
+    EK_CHECK(ek_ct_is_zero(t.node_secrets + (size_t)0 * 32, 32));
+    EK_CHECK(!ek_ct_is_zero(t.node_secrets + (size_t)5 * 32, 32));
+    /* Peeking at leaf 3 (a message not verified yet) changes nothing;
+     * consuming consumes node 5 and leaf 3's secret, keeping leaf 2's. */
     EK_CHECK_OK(ek_mls_secret_tree_peek(&k, &t, 3, EK_MLS_RATCHET_HANDSHAKE, 0));
+    EK_CHECK(t.node_present[5] == 1 && t.node_present[6] == 0 && t.node_present[4] == 0);
+    EK_CHECK_OK(ek_mls_secret_tree_consume(&t, 3, EK_MLS_RATCHET_HANDSHAKE, 0));
     EK_CHECK(t.node_present[5] == 0 && t.node_present[6] == 0 && t.node_present[4] == 1);
-    EK_CHECK(ek_ct_is_zero(t.node_secrets + 5 * 32, 32));
+    EK_CHECK(ek_ct_is_zero(t.node_secrets + (size_t)5 * 32, 32));
     /* The sender's ratchet secret moved on: generation 0's key is gone. */
     EK_CHECK_RC(ek_mls_secret_tree_peek(&k, &t, 0, EK_MLS_RATCHET_APPLICATION, 0), EK_ERR_STATE);
     ek_mls_secret_tree_free(&t);
