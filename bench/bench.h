@@ -27,6 +27,7 @@ void ek_bench_check(int rc, const char *what);
 /* Suites. */
 void ek_bench_suite_crypto(void);
 void ek_bench_suite_ratchet(void);
+void ek_bench_suite_cascade(void);
 void ek_bench_suite_mls(void);
 /* Parts of the crypto suite, one file each. */
 void ek_bench_crypto_mlkem(void);

@@ -15,6 +15,7 @@ struct suite {
 static const struct suite suites[] = {
     {"crypto", ek_bench_suite_crypto},
     {"ratchet", ek_bench_suite_ratchet},
+    {"cascade", ek_bench_suite_cascade},
     {"mls", ek_bench_suite_mls},
 };
 

@@ -14,6 +14,8 @@
 #include <enkrypt/ek_crypto.h>
 #include <enkrypt/ek_ratchet.h>
 
+#include "ratchet_cascade.h"
+
 #define RATCHET_KEY_LEN      32 /* X25519 keys, root and chain keys */
 #define RATCHET_IV_LEN       16
 /* The v3 version byte: message version 3 in the high nibble, the sender's
@@ -208,6 +210,15 @@ typedef struct skipped_key {
     uint8_t seed[32];
 } skipped_key;
 
+/* What one decrypt would change outside the core, applied on success. */
+typedef struct open_txn {
+    long used;            /* index of the stored key used, or -1 */
+    skipped_key *pending; /* keys this message made us skip */
+    size_t n_pending, cap_pending;
+    int new_chain; /* the message started a new receiving chain */
+    int did_x3dh;  /* it was Alice's first PreKeySignalMessage */
+} open_txn;
+
 /* Bob's secrets while he waits for Alice's first message. */
 typedef struct responder_secrets {
     uint8_t identity_priv[32];
@@ -225,10 +236,17 @@ struct ek_ratchet_session {
     size_t n_skipped, cap_skipped;
     ek_hmac_sha256_ctx zero_salt;
     ek_aes256_cbc_ctx *cbc; /* reused for every message; holds no key between calls */
+    /* A verified open waiting for ratchet_decrypt_commit (or _abort). */
+    int has_pending;
+    ratchet_core pend_core;
+    open_txn pend_txn;
 };
 
 /* session.c */
 int session_alloc(ek_ratchet_session **out, const ek_allocator *a, const ek_rng *rng);
+
+/* ratchet_decrypt_prepare / _commit / _abort, ratchet_next_header: in
+ * ratchet_cascade.h (the cascade's Signal layer includes that alone). */
 
 /* skipped.c: the store of skipped message keys (Double Ratchet §3.5). */
 /* Index of (epoch, counter) in the store, or -1. */

@@ -22,7 +22,9 @@
  * No state changes from a message that does not verify: decrypt works on a
  * scratch copy of the small core state and collects the keys it skips in a
  * pending list; only after the MAC, the padding and our new ratchet key
- * pair are all good is the copy committed and the store updated. Our new
+ * pair are all good is the copy committed and the store updated. The
+ * cascade splits the two (ratchet_decrypt_prepare, then _commit or _abort):
+ * a verified open stays aside until every layer opened. Our new
  * sending ratchet key (the second half of §3.5 DHRatchet) is made only
  * after the message verified (§6.5 allows deferring it), so a forged
  * message costs one agreement, not three.
@@ -58,6 +60,7 @@ void ek_ratchet_session_free(ek_ratchet_session *s)
     if (s == NULL)
         return;
     const ek_allocator *a = s->alloc;
+    ratchet_decrypt_abort(s);
     skipped_free(s);
     ek_aes256_cbc_ctx_free(s->cbc);
     ek_wipe(s, sizeof(*s));
@@ -331,6 +334,7 @@ int ek_ratchet_encrypt(uint8_t *out, size_t out_cap, size_t *out_len, int *type,
         (pt == NULL && pt_len > 0))
         return EK_ERR_INVALID_ARG;
     *out_len = 0;
+    ratchet_decrypt_abort(s); /* a pending open would commit over this */
     ratchet_core *c = &s->core;
     if (c->phase != PHASE_READY || !c->has_send_chain)
         return EK_ERR_STATE;
@@ -370,15 +374,6 @@ int ek_ratchet_encrypt(uint8_t *out, size_t out_cap, size_t *out_len, int *type,
 }
 
 /* ---- decrypting (Double Ratchet §3.5) ---- */
-
-/* What one decrypt would change outside the core, applied on success. */
-typedef struct open_txn {
-    long used;            /* index of the stored key used, or -1 */
-    skipped_key *pending; /* keys this message made us skip */
-    size_t n_pending, cap_pending;
-    int new_chain; /* the message started a new receiving chain */
-    int did_x3dh;  /* it was Alice's first PreKeySignalMessage */
-} open_txn;
 
 static int pending_reserve(ek_ratchet_session *s, open_txn *t, size_t n)
 {
@@ -557,13 +552,15 @@ static void commit(ek_ratchet_session *s, const ratchet_core *scratch, const ope
         ek_wipe(&s->responder, sizeof(s->responder)); /* the one-time prekey is spent */
 }
 
-int ek_ratchet_decrypt(uint8_t *out, size_t out_cap, size_t *out_len, ek_ratchet_session *s,
-                       int type, const void *ad, size_t ad_len, const uint8_t *msg, size_t msg_len)
+int ratchet_decrypt_prepare(uint8_t *out, size_t out_cap, size_t *out_len, ek_ratchet_session *s,
+                            int type, const void *ad, size_t ad_len, const uint8_t *msg,
+                            size_t msg_len)
 {
     if (out == NULL || out_len == NULL || s == NULL || (ad == NULL && ad_len > 0) ||
         (msg == NULL && msg_len > 0))
         return EK_ERR_INVALID_ARG;
     *out_len = 0;
+    ratchet_decrypt_abort(s);
     if (type != EK_RATCHET_MSG_SIGNAL && type != EK_RATCHET_MSG_PREKEY)
         return EK_ERR_DECODE;
     ratchet_core scratch = s->core;
@@ -586,14 +583,59 @@ int ek_ratchet_decrypt(uint8_t *out, size_t out_cap, size_t *out_len, ek_ratchet
     if (rc == EK_OK)
         rc = open_signal_message(s, &scratch, &t, out, out_cap, out_len, &bind, inner, inner_len);
     if (rc == EK_OK) {
-        commit(s, &scratch, &t);
+        /* Kept aside: the store's indexes stay valid until the commit, since
+         * nothing else may change the session meanwhile (see above). */
+        s->pend_core = scratch;
+        s->pend_txn = t;
+        s->has_pending = 1;
     } else {
         *out_len = 0;
         ek_wipe(out, out_cap < msg_len ? out_cap : msg_len);
+        txn_dispose(s, &t);
     }
-    txn_dispose(s, &t);
     ek_wipe(&scratch, sizeof(scratch));
     return rc;
+}
+
+void ratchet_decrypt_commit(ek_ratchet_session *s)
+{
+    if (s == NULL || !s->has_pending)
+        return;
+    commit(s, &s->pend_core, &s->pend_txn);
+    ratchet_decrypt_abort(s);
+}
+
+void ratchet_decrypt_abort(ek_ratchet_session *s)
+{
+    if (s == NULL || !s->has_pending)
+        return;
+    txn_dispose(s, &s->pend_txn);
+    ek_wipe(&s->pend_core, sizeof(s->pend_core));
+    s->has_pending = 0;
+}
+
+int ek_ratchet_decrypt(uint8_t *out, size_t out_cap, size_t *out_len, ek_ratchet_session *s,
+                       int type, const void *ad, size_t ad_len, const uint8_t *msg, size_t msg_len)
+{
+    int rc = ratchet_decrypt_prepare(out, out_cap, out_len, s, type, ad, ad_len, msg, msg_len);
+    if (rc == EK_OK)
+        ratchet_decrypt_commit(s);
+    return rc;
+}
+
+int ratchet_next_header(const ek_ratchet_session *s, uint8_t u[32], uint32_t *n, uint32_t *pn,
+                        int *type)
+{
+    if (s == NULL || u == NULL || n == NULL || pn == NULL || type == NULL)
+        return EK_ERR_INVALID_ARG;
+    const ratchet_core *c = &s->core;
+    if (c->phase != PHASE_READY || !c->has_send_chain)
+        return EK_ERR_STATE;
+    memcpy(u, c->send_ratchet_pub, 32);
+    *n = c->send_counter;
+    *pn = c->previous_counter;
+    *type = c->unacknowledged ? EK_RATCHET_MSG_PREKEY : EK_RATCHET_MSG_SIGNAL;
+    return EK_OK;
 }
 
 /* ---- the cascade's layer interface ---- */
