@@ -71,10 +71,12 @@ lint: configure
 	  --std=c11 -I include -I lib -I tests/harness $(SOURCES)
 	@echo "lint: clean"
 
-# Until the enkrypt client lands (issue 9) the runnable product is the
-# crypto core; `make run` shows its figures on this machine.
+# The product: enkrypt (issue 9). The first run creates the profile (asks a
+# passphrase); RUN_ARGS passes options, e.g. make run RUN_ARGS="--profile bob".
+# enkrypt without a command runs the terminal UI.
+RUN_ARGS ?=
 run: build
-	$(BUILD)/bench/enkrypt-bench crypto
+	$(BUILD)/client/app/enkrypt $(RUN_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
