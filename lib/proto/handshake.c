@@ -279,6 +279,24 @@ static int check_versions(const ek_pdu *p, int *found)
     return EK_OK;
 }
 
+/* The common end of response and finish (§4.3): each layer's
+ * material, the signature and the MAC; then the PDU is encoded into out
+ * and the builder freed (rc: what the fields before returned). */
+static int finish_signed(ek_pdu_builder *b, int rc, const ek_session *s, const ek_writer *mat,
+                         const uint8_t sig[64], const uint8_t mac[32], ek_writer *out)
+{
+    for (size_t k = 0; k < s->n_layers && rc == EK_OK; k++)
+        rc = ek_pdu_add_array_bytes(b, "material", mat[k].buf, mat[k].len);
+    if (rc == EK_OK)
+        rc = ek_pdu_add_bytes(b, "signature", sig, 64);
+    if (rc == EK_OK)
+        rc = ek_pdu_add_bytes(b, "mac", mac, 32);
+    if (rc == EK_OK)
+        rc = ek_pdu_build_finish(b, out);
+    ek_pdu_build_free(b);
+    return rc;
+}
+
 static int build_response(ek_session *s, ek_writer *mat, const uint8_t sig[64],
                           const uint8_t mac[32], ek_writer *out)
 {
@@ -294,16 +312,7 @@ static int build_response(ek_session *s, ek_writer *mat, const uint8_t sig[64],
         rc = ek_pdu_add_bytes(b, "ephemeral", s->eph_pk, 32);
     if (rc == EK_OK)
         rc = ek_pdu_add_bytes(b, "random", s->random, 32);
-    for (size_t k = 0; k < s->n_layers && rc == EK_OK; k++)
-        rc = ek_pdu_add_array_bytes(b, "material", mat[k].buf, mat[k].len);
-    if (rc == EK_OK)
-        rc = ek_pdu_add_bytes(b, "signature", sig, 64);
-    if (rc == EK_OK)
-        rc = ek_pdu_add_bytes(b, "mac", mac, 32);
-    if (rc == EK_OK)
-        rc = ek_pdu_build_finish(b, out);
-    ek_pdu_build_free(b);
-    return rc;
+    return finish_signed(b, rc, s, mat, sig, mac, out);
 }
 
 int hs_on_hello(ek_session *s, const ek_pdu *p, uint64_t now_ms)
@@ -422,16 +431,7 @@ static int build_finish(ek_session *s, ek_writer *mat, const uint8_t sig[64], co
 {
     ek_pdu_builder *b = NULL;
     int rc = ek_pdu_build_begin(&b, "finish");
-    for (size_t k = 0; k < s->n_layers && rc == EK_OK; k++)
-        rc = ek_pdu_add_array_bytes(b, "material", mat[k].buf, mat[k].len);
-    if (rc == EK_OK)
-        rc = ek_pdu_add_bytes(b, "signature", sig, 64);
-    if (rc == EK_OK)
-        rc = ek_pdu_add_bytes(b, "mac", mac, 32);
-    if (rc == EK_OK)
-        rc = ek_pdu_build_finish(b, out);
-    ek_pdu_build_free(b);
-    return rc;
+    return finish_signed(b, rc, s, mat, sig, mac, out);
 }
 
 int hs_on_response(ek_session *s, const ek_pdu *p, uint64_t now_ms)
